@@ -1,0 +1,3 @@
+from engine.cli import entry_point
+
+entry_point()

@@ -1,0 +1,150 @@
+"""Building blocks shared by the config sections: the strict base model and checked string types."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+
+class Section(BaseModel):
+    """Every config section: unknown keys are errors, values are immutable, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
+    """A validation error whose message is shown as written, with an optional fix."""
+    return PydanticCustomError("invalid", "{message}", {"message": message, "hint": hint})
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Annotation for a string that must match `regex`; the error names `what` and the fix.
+
+    The regex is also published in the JSON Schema so editors flag the value as it is typed.
+    """
+
+    regex: str
+    what: str
+    hint: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        compiled = re.compile(self.regex)
+
+        def check(value: str) -> str:
+            if not compiled.fullmatch(value):
+                raise invalid(f"{value!r} is not {self.what}", self.hint)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        published = handler(schema)
+        published["pattern"] = f"^(?:{self.regex})$"
+        return published
+
+
+DnsLabel = Annotated[str, Pattern(
+    r"[a-z]([a-z0-9-]*[a-z0-9])?",
+    "a DNS label",
+    "use lowercase letters, digits and hyphens, starting with a letter",
+)]
+Hostname = Annotated[str, Pattern(
+    r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    "a DNS host name",
+    "write a fully qualified lowercase name such as api.example.com",
+)]
+AwsRegion = Annotated[str, Pattern(
+    r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]",
+    "an AWS region",
+    "for example eu-west-1 or us-east-1",
+)]
+IamPrincipalArn = Annotated[str, Pattern(
+    r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
+    "an IAM role or user ARN",
+    "for example arn:aws:iam::123456789012:role/platform-admins",
+)]
+K8sQuantityCpu = Annotated[str, Pattern(
+    r"[0-9]+(\.[0-9]+)?m?",
+    "a CPU quantity",
+    "for example 250m or 1",
+)]
+K8sQuantityMemory = Annotated[str, Pattern(
+    r"[0-9]+(Ki|Mi|Gi|Ti)",
+    "a memory quantity",
+    "use binary units, for example 256Mi or 2Gi",
+)]
+Email = Annotated[str, Pattern(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
+    "an email address",
+    "for example ops@example.com",
+)]
+HttpsUrl = Annotated[str, Pattern(
+    r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?",
+    "an https:// URL",
+    "only TLS endpoints are accepted",
+)]
+
+
+def _ipv4_network(value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        try:
+            network = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            raise invalid(f"{value!r} is not an IPv4 CIDR block", "write it as a.b.c.d/prefix") from None
+        raise invalid(f"{value!r} has host bits set", f"did you mean {network}?") from None
+
+
+def _cidr(value: str) -> str:
+    return str(_ipv4_network(value))
+
+
+def _private_cidr(value: str) -> str:
+    network = _ipv4_network(value)
+    if not any(network.subnet_of(block) for block in PRIVATE_BLOCKS):
+        raise invalid(f"{value} is not in a private range",
+                      "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    return str(network)
+
+
+OPERATOR_MIN_PREFIX = 16
+
+
+def _operator_cidr(value: str) -> str:
+    """A source allowed to reach an operator-only endpoint: a specific public range, never the world."""
+    network = _ipv4_network(value)
+    if network.prefixlen < OPERATOR_MIN_PREFIX:
+        raise invalid(f"{value} is too broad for an operator allowlist (wider than /{OPERATOR_MIN_PREFIX})",
+                      "list the specific office or VPN egress ranges, for example 203.0.113.0/24")
+    if any(network.subnet_of(block) for block in PRIVATE_BLOCKS):
+        raise invalid(f"{value} is a private range; private clients already use the private endpoint",
+                      "list public egress ranges only")
+    return str(network)
+
+
+PRIVATE_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
+
+Cidr = Annotated[str, Field(json_schema_extra={"pattern": _CIDR_PATTERN}), AfterValidator(_cidr)]
+PrivateCidr = Annotated[str, Field(json_schema_extra={"pattern": _CIDR_PATTERN}), AfterValidator(_private_cidr)]
+OperatorCidr = Annotated[str, Field(json_schema_extra={"pattern": _CIDR_PATTERN}), AfterValidator(_operator_cidr)]
+
+
+def unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise invalid(f"{value!r} is listed twice", "remove the duplicate entry")
+        seen.add(value)
+    return values
+
+
+Unique = AfterValidator(unique)

@@ -1,0 +1,96 @@
+"""`database`: the RDS PostgreSQL instance. Always private, encrypted with our key, TLS only."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from engine.config.model.base import Section, invalid
+
+POSTGRES_VERSIONS = ("15", "16", "17")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MIN_WINDOW_MINUTES = 30
+
+_INSTANCE_CLASS = re.compile(r"db\.[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*[a-z]+")
+_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+_BACKUP_WINDOW = re.compile(rf"{_CLOCK}-{_CLOCK}")
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+_MAINTENANCE_WINDOW = re.compile(rf"{_DAY}:{_CLOCK}-{_DAY}:{_CLOCK}")
+
+
+def _instance_class(value: str) -> str:
+    if _INSTANCE_CLASS.fullmatch(value):
+        return value
+    if _INSTANCE_CLASS.fullmatch(f"db.{value}"):
+        raise invalid(f"{value!r} is not an RDS class (expected db.*)", f"did you mean 'db.{value}'?")
+    raise invalid(f"{value!r} is not an RDS class (expected db.*)", "for example db.r6g.large or db.t4g.medium")
+
+
+def minutes_of_week(day: str, clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return DAYS.index(day) * 1440 + int(hours) * 60 + int(minutes)
+
+
+def window_span(start: int, end: int, period: int) -> int:
+    """Length in minutes of a window that may wrap around the end of its period."""
+    return (end - start) % period
+
+
+def _backup_window(value: str) -> str:
+    if not _BACKUP_WINDOW.fullmatch(value):
+        raise invalid(f"{value!r} is not a daily window", "write hh:mm-hh:mm in UTC, for example 03:00-04:00")
+    start, end = (minutes_of_week("mon", part) for part in value.split("-"))
+    if window_span(start, end, 1440) < MIN_WINDOW_MINUTES:
+        raise invalid(f"backup window {value} is shorter than {MIN_WINDOW_MINUTES} minutes",
+                      "RDS needs at least 30 minutes, for example 03:00-04:00")
+    return value
+
+
+def _maintenance_window(value: str) -> str:
+    if not _MAINTENANCE_WINDOW.fullmatch(value):
+        raise invalid(f"{value!r} is not a weekly window",
+                      "write ddd:hh:mm-ddd:hh:mm in UTC, for example sun:05:00-sun:06:00")
+    start, end = (minutes_of_week(*part.split(":", 1)) for part in value.split("-"))
+    if window_span(start, end, 7 * 1440) < MIN_WINDOW_MINUTES:
+        raise invalid(f"maintenance window {value} is shorter than {MIN_WINDOW_MINUTES} minutes",
+                      "RDS needs at least 30 minutes, for example sun:05:00-sun:06:00")
+    return value
+
+
+class Database(Section):
+    engine_version: Literal["15", "16", "17"] = Field(
+        "16", description="PostgreSQL major version.", examples=["16"],
+    )
+    instance_class: Annotated[str, AfterValidator(_instance_class)] = Field(
+        "db.t4g.medium", json_schema_extra={"pattern": f"^{_INSTANCE_CLASS.pattern}$"},
+        description="RDS instance class.", examples=["db.r6g.large"],
+    )
+    allocated_storage_gib: int = Field(
+        50, ge=20, le=65536, description="Initial gp3 storage in GiB.", examples=[100],
+    )
+    max_allocated_storage_gib: int = Field(
+        200, ge=20, le=65536,
+        description="Storage autoscaling ceiling in GiB (at least `allocated_storage_gib`).", examples=[1000],
+    )
+    multi_az: bool = Field(False, description="Standby in a second zone (required in production).",
+                           examples=[True])
+    backup_retention_days: int = Field(
+        7, ge=1, le=35, description="Days of automated backups (1-35; production needs >= 7).", examples=[14],
+    )
+    deletion_protection: bool = Field(
+        True, description="Refuse to delete the instance (required in production).", examples=[True],
+    )
+    performance_insights: bool = Field(
+        True, description="Performance Insights, encrypted with the data key.", examples=[True],
+    )
+    backup_window: Annotated[str, AfterValidator(_backup_window)] = Field(
+        "03:00-04:00", json_schema_extra={"pattern": f"^{_BACKUP_WINDOW.pattern}$"},
+        description="Daily backup window, hh:mm-hh:mm UTC, at least 30 minutes.", examples=["02:00-03:00"],
+    )
+    maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] = Field(
+        "sun:05:00-sun:06:00", json_schema_extra={"pattern": f"^{_MAINTENANCE_WINDOW.pattern}$"},
+        description="Weekly maintenance window, ddd:hh:mm-ddd:hh:mm UTC; must not overlap the backup window.",
+        examples=["sun:05:00-sun:06:00"],
+    )

@@ -1,0 +1,143 @@
+"""`supabase`: the public endpoint, which components run, their images and resources, and auth."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from engine.catalog import BY_NAME
+from engine.config.model.base import (
+    Email,
+    Hostname,
+    HttpsUrl,
+    K8sQuantityCpu,
+    K8sQuantityMemory,
+    Pattern,
+    Section,
+    Unique,
+    invalid,
+)
+
+ImageRepository = Annotated[str, Pattern(
+    r"([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*",
+    "an image repository",
+    "for example public.ecr.aws/supabase/gotrue",
+)]
+ImageTag = Annotated[str, Pattern(
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+    "an image tag",
+    "for example v2.180.0; never latest",
+)]
+ImageDigest = Annotated[str, Pattern(
+    r"sha256:[0-9a-f]{64}",
+    "an image digest",
+    "sha256: followed by 64 hex digits",
+)]
+
+_LOCALHOST = re.compile(r"http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/\S*)?")
+_HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?")
+
+
+def _redirect_url(value: str) -> str:
+    if _HTTPS.fullmatch(value) or _LOCALHOST.fullmatch(value):
+        return value
+    raise invalid(f"{value!r} is not an allowed redirect URL",
+                  "use https://..., or http://localhost:<port> for local development")
+
+
+def _not_latest(value: str) -> str:
+    if value == "latest":
+        raise invalid("the tag 'latest' is not pinned", "name an exact version such as v2.180.0")
+    return value
+
+
+class Image(Section):
+    repository: ImageRepository = Field(
+        description="Image repository, with its registry host unless it is Docker Hub.",
+        examples=["public.ecr.aws/supabase/gotrue"],
+    )
+    tag: Annotated[ImageTag, AfterValidator(_not_latest)] = Field(
+        description="Exact version tag.", examples=["v2.180.0"],
+    )
+    digest: ImageDigest | None = Field(
+        None, description="Content digest; when given the image is pulled by digest.",
+        examples=["sha256:" + "0" * 64],
+    )
+
+
+class Resources(Section):
+    cpu: K8sQuantityCpu = Field(description="CPU request.", examples=["250m"])
+    memory: K8sQuantityMemory = Field(description="Memory request and limit.", examples=["512Mi"])
+    cpu_limit: K8sQuantityCpu = Field("1", description="CPU limit.", examples=["2"])
+
+
+class ComponentSettings(Section):
+    enabled: bool = Field(True, description="Run this component.", examples=[True])
+    resources: Resources | None = Field(
+        None, description="Requests and limits; the engine's defaults for the component when omitted.",
+        examples=[{"cpu": "250m", "memory": "512Mi", "cpu_limit": "1"}],
+    )
+    image: Image | None = Field(
+        None, description="Override the pinned image (must come from `security.image_registries`).",
+        examples=[{"repository": "public.ecr.aws/supabase/gotrue", "tag": "v2.180.0"}],
+    )
+
+
+def _component(name: str) -> ComponentSettings:
+    component = BY_NAME[name]
+    return Field(
+        ComponentSettings(enabled=component.enabled_by_default),
+        description=f"{component.summary} (port {component.port}).",
+    )
+
+
+class Components(Section):
+    kong: ComponentSettings = _component("kong")
+    auth: ComponentSettings = _component("auth")
+    rest: ComponentSettings = _component("rest")
+    realtime: ComponentSettings = _component("realtime")
+    storage: ComponentSettings = _component("storage")
+    imgproxy: ComponentSettings = _component("imgproxy")
+    meta: ComponentSettings = _component("meta")
+    studio: ComponentSettings = _component("studio")
+    functions: ComponentSettings = _component("functions")
+    analytics: ComponentSettings = _component("analytics")
+
+
+class Smtp(Section):
+    host: Hostname = Field(description="SMTP server host.", examples=["email-smtp.eu-west-1.amazonaws.com"])
+    port: Literal[465, 587] = Field(587, description="587 (STARTTLS) or 465 (implicit TLS).", examples=[587])
+    user: str = Field(min_length=1, max_length=256, description="SMTP user name. The password lives in "
+                      "Secrets Manager, never in this file.", examples=["AKIAEXAMPLE"])
+    sender: Email = Field(description="From address of auth emails.", examples=["no-reply@example.com"])
+    sender_name: str = Field("Supabase", min_length=1, max_length=64, description="From name.",
+                             examples=["Acme"])
+
+
+class Auth(Section):
+    signup_enabled: bool = Field(True, description="Allow new users to sign up.", examples=[False])
+    email_autoconfirm: bool = Field(False, description="Skip email confirmation (development only).",
+                                    examples=[False])
+    jwt_expiry_seconds: int = Field(3600, ge=300, le=604800, description="Access token lifetime.",
+                                    examples=[3600])
+    smtp: Smtp | None = Field(
+        None, description="Mail server for confirmations and magic links.",
+        examples=[{"host": "email-smtp.eu-west-1.amazonaws.com", "user": "mailer", "sender": "no-reply@example.com"}],
+    )
+
+
+class Supabase(Section):
+    domain: Hostname = Field(description="Public host name of the API (served by the load balancer).",
+                             examples=["api.example.com"])
+    site_url: HttpsUrl | None = Field(
+        None, description="Default redirect after sign-in; `https://<domain>` when omitted.",
+        examples=["https://app.example.com"],
+    )
+    redirect_urls: Annotated[tuple[Annotated[str, AfterValidator(_redirect_url)], ...], Unique] = Field(
+        (), description="Additional allowed redirect URLs (https, or http://localhost for development).",
+        examples=[["https://app.example.com/callback"]],
+    )
+    components: Components = Field(Components(), description="Which components run and how.")
+    auth: Auth = Field(Auth(), description="Auth (GoTrue) settings.")

@@ -1,0 +1,1 @@
+"""Deployment steps that act on live infrastructure (database bootstrap, ...)."""

@@ -1,0 +1,518 @@
+"""Bootstrap an empty PostgreSQL (RDS, 15+) database for self-hosted Supabase.
+
+:func:`bootstrap` connects as the database's admin user — on RDS the master user, which is
+*not* a superuser but has CREATEROLE and CREATEDB and owns the database — and
+
+1. takes a session advisory lock, so two bootstrap Jobs never race;
+2. applies the versioned SQL files in ``engine/deploy/sql`` that are not yet recorded in
+   ``supa_engine.schema_migrations``, each in its own transaction together with its row;
+3. sets the passwords of the LOGIN roles it was given.
+
+Running it again is a no-op apart from re-setting the supplied passwords. A migration file
+that was edited after it was applied is refused; add a new file instead.
+
+Passwords never leave this module in clear text: they are turned into SCRAM-SHA-256 verifiers
+client-side (libpq's ``PQencryptPasswordConn``), so neither the server's statement log nor our
+logs or error messages ever contain them.
+
+TLS: the DSN is used exactly as given. For RDS pass ``sslmode=verify-full`` and
+``sslrootcert=<RDS CA bundle>`` in it; this module does not weaken or add TLS settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from itertools import pairwise
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+
+from engine.errors import EngineError
+
+logger = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[TupleRow]
+
+#: Roles that log in; each needs a password the first time it is created.
+LOGIN_ROLES: tuple[str, ...] = (
+    "authenticator",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_realtime_admin",
+    "supabase_admin",
+)
+#: Roles that only ever act through ``SET ROLE``.
+NOLOGIN_ROLES: tuple[str, ...] = ("anon", "authenticated", "service_role", "dashboard_user")
+
+MIGRATIONS_TABLE = "supa_engine.schema_migrations"
+_TABLE = sql.Identifier(*MIGRATIONS_TABLE.split("."))
+MIN_SERVER_VERSION = 150000
+# Key of the advisory lock serialising bootstrap runs on one database ("supa" "boot").
+LOCK_KEY = 0x7375_7061_626F_6F74
+LOCK_WAIT = "300s"
+_EXCERPT = 100  # characters of a failed statement quoted in errors
+
+_FILENAME = re.compile(r"^(?P<version>\d{4})_(?P<slug>[a-z0-9_]+)\.sql$")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_ESCAPE_STRING = re.compile(r"'(?:[^'\\]|''|\\.)*'", re.DOTALL)
+
+
+class MigrationError(EngineError):
+    """A migration file is malformed, was edited after being applied, or failed to run."""
+
+
+class DatabaseError(EngineError):
+    """The database could not be reached or refused an operation."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a migration file and the line it starts on."""
+
+    text: str
+    line: int
+
+    @property
+    def excerpt(self) -> str:
+        first = next((ln.strip() for ln in self.text.splitlines() if ln.strip()), "")
+        return first if len(first) <= _EXCERPT else first[: _EXCERPT - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One versioned SQL file (``NNNN_name.sql``)."""
+
+    version: int
+    name: str
+    sql: str
+    checksum: str
+
+    @classmethod
+    def from_text(cls, name: str, text: str) -> Migration:
+        match = _FILENAME.match(name)
+        if match is None:
+            raise MigrationError(
+                f"Migration file name {name!r} is not of the form NNNN_name.sql",
+                hint="Use four digits, an underscore and lowercase letters, digits or underscores.",
+            )
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        migration = cls(int(match["version"]), name, text, checksum)
+        migration.statements()  # refuse unterminated quotes/comments now, not mid-run
+        return migration
+
+    def statements(self) -> tuple[Statement, ...]:
+        return split_statements(self.sql, self.name)
+
+
+@dataclass(frozen=True)
+class BootstrapReport:
+    """What a :func:`bootstrap` run did."""
+
+    applied: tuple[str, ...]
+    skipped: tuple[str, ...]
+    passwords_set: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def load_migrations(directory: Traversable | Path | None = None) -> tuple[Migration, ...]:
+    """Read the ``NNNN_name.sql`` files of ``directory`` (default: the packaged ones), in order."""
+    root: Traversable = directory if directory is not None else resources.files(__package__) / "sql"
+    if not root.is_dir():
+        raise MigrationError(f"Migrations directory {root} does not exist")
+    migrations = []
+    for entry in root.iterdir():
+        if not entry.is_file() or not entry.name.endswith(".sql"):
+            continue
+        try:
+            text = entry.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MigrationError(f"Migration {entry.name} is not valid UTF-8: {exc}") from None
+        migrations.append(Migration.from_text(entry.name, text))
+    return _check_sequence(migrations)
+
+
+def split_statements(text: str, name: str = "<sql>") -> tuple[Statement, ...]:
+    """Split SQL on top-level semicolons, respecting quotes, dollar quotes and comments."""
+    statements: list[Statement] = []
+    first_code: int | None = None  # where the current statement's first real token starts
+    i = 0
+    while i < len(text):
+        token_end = _skip_token(text, i, name)
+        if token_end is not None and text.startswith(("--", "/*"), i):
+            i = token_end  # comments are not code
+            continue
+        if first_code is None and not text[i].isspace() and text[i] != ";":
+            first_code = i
+        if token_end is not None:
+            i = token_end
+            continue
+        if text[i] == ";":
+            if first_code is not None:
+                statements.append(_statement(text, first_code, i))
+            first_code = None
+        i += 1
+    if first_code is not None:
+        statements.append(_statement(text, first_code, len(text)))
+    return tuple(statements)
+
+
+def _skip_token(text: str, i: int, name: str) -> int | None:
+    """If a comment, string, quoted identifier or dollar quote starts at ``i``, its end."""
+    end: int | None = None
+    what = ""
+    if text.startswith("--", i):
+        newline = text.find("\n", i)
+        return len(text) if newline < 0 else newline + 1
+    if text.startswith("/*", i):  # block comments nest in PostgreSQL
+        depth, j, what = 1, i + 2, "comment"
+        while depth and j < len(text):
+            step = text[j : j + 2]
+            depth += 1 if step == "/*" else -1 if step == "*/" else 0
+            j += 2 if step in ("/*", "*/") else 1
+        end = None if depth else j
+    elif text[i] == "'":
+        escapes = text[i - 1 : i] in ("e", "E") and not _is_ident(text[i - 2 : i - 1])
+        pattern = _ESCAPE_STRING if escapes else _STRING
+        match, what = pattern.match(text, i), "string"
+        end = match.end() if match else None
+    elif text[i] == '"':
+        close, what = text.find('"', i + 1), "quoted identifier"
+        end = None if close < 0 else close + 1
+    elif text[i] == "$" and not _is_ident(text[i - 1 : i]):
+        tag = _DOLLAR_TAG.match(text, i)
+        if tag is None:
+            return None
+        close, what = text.find(tag.group(), tag.end()), f"dollar-quoted string {tag.group()}"
+        end = None if close < 0 else close + len(tag.group())
+    else:
+        return None
+    if end is None:
+        line = text.count("\n", 0, i) + 1
+        raise MigrationError(f"Migration {name}: unterminated {what} starting at line {line}")
+    return end
+
+
+def bootstrap(
+    dsn: str,
+    passwords: Mapping[str, str],
+    *,
+    connect_timeout: int = 10,
+    migrations: Sequence[Migration] | None = None,
+) -> BootstrapReport:
+    """Prepare the database named in ``dsn`` for Supabase; see the module docstring.
+
+    ``passwords`` maps LOGIN roles (:data:`LOGIN_ROLES`) to their passwords. A role that does
+    not exist yet must get one; an existing role's password is changed only if given.
+    ``migrations`` replaces the packaged files (tests, or callers shipping extra files).
+    """
+    plan = _check_sequence(list(load_migrations() if migrations is None else migrations))
+    _check_passwords(passwords)
+    secrets = [p for p in passwords.values() if p]
+    with _connect(dsn, connect_timeout, secrets) as conn:
+        with _translate(secrets, "checking the bootstrap user's privileges"):
+            _preflight(conn)
+        with _translate(secrets, "waiting for the bootstrap lock"):
+            conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(LOCK_WAIT)))
+            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+            conn.execute("RESET lock_timeout")
+        with _translate(secrets, "reading the migrations table"):
+            _require_passwords_for_new_roles(conn, passwords)
+            applied_before = _applied_migrations(conn)
+        pending = _pending(plan, applied_before)
+        for migration in pending:
+            _apply(conn, migration, secrets)
+        with _translate(secrets, "setting role passwords"):
+            passwords_set = _set_passwords(conn, passwords)
+        with _translate(secrets, "checking the result"):
+            warnings = _warnings(conn)
+    for warning in warnings:
+        logger.warning("%s", warning)
+    applied = tuple(m.name for m in pending)
+    return BootstrapReport(
+        applied=applied,
+        skipped=tuple(m.name for m in plan if m.name not in applied),
+        passwords_set=passwords_set,
+        warnings=warnings,
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _is_ident(c: str) -> bool:
+    return c != "" and (c.isalnum() or c in "_$")
+
+
+def _statement(text: str, begin: int, end: int) -> Statement:
+    return Statement(text[begin:end].strip(), text.count("\n", 0, begin) + 1)
+
+
+def _check_sequence(migrations: list[Migration]) -> tuple[Migration, ...]:
+    migrations.sort(key=lambda m: m.version)
+    for before, after in pairwise(migrations):
+        if before.version == after.version:
+            raise MigrationError(
+                f"Migrations {before.name} and {after.name} share version {before.version:04d}",
+                hint="Give every migration file its own number.",
+            )
+    return tuple(migrations)
+
+
+def _check_passwords(passwords: Mapping[str, str]) -> None:
+    unknown = sorted(set(passwords) - set(LOGIN_ROLES))
+    if unknown:
+        raise EngineError(
+            f"Passwords were given for roles that are not LOGIN roles: {', '.join(unknown)}",
+            hint=f"Only these roles log in: {', '.join(LOGIN_ROLES)}.",
+        )
+    bad = sorted(r for r, p in passwords.items() if not isinstance(p, str) or not p or "\0" in p)
+    if bad:
+        raise EngineError(
+            f"The password for {', '.join(bad)} is empty or contains a NUL character",
+            hint="Generate a random password (e.g. 32 characters) for every LOGIN role.",
+        )
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _server_message(exc: psycopg.Error, secrets: Sequence[str]) -> str:
+    primary = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
+    detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
+    code = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
+    return _redact(f"{primary}{detail}{code}", secrets)
+
+
+@contextmanager
+def _translate(secrets: Sequence[str], doing: str) -> Iterator[None]:
+    """Turn a driver error into a DatabaseError that names what we were doing."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        hint = exc.diag.message_hint
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege) and hint is None:
+            hint = "Run the bootstrap as the RDS master user (CREATEROLE, CREATEDB, database owner)."
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            hint = "Another bootstrap holds the lock for longer than expected; is a Job stuck?"
+        raise DatabaseError(
+            f"PostgreSQL error while {doing}: {_server_message(exc, secrets)}",
+            hint=_redact(hint, secrets) if hint else None,
+        ) from None
+
+
+def _connect(dsn: str, timeout: int, secrets: list[str]) -> Conn:
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        raise DatabaseError(
+            "The database DSN is not a valid PostgreSQL connection string",
+            hint="Use postgresql://USER@HOST:5432/DBNAME?sslmode=verify-full or key=value form.",
+        ) from None
+    dsn_password = params.get("password")
+    if isinstance(dsn_password, str) and dsn_password:
+        secrets.append(dsn_password)
+    target = (
+        f"{params.get('user', '<default user>')}@{params.get('host', '<default host>')}:"
+        f"{params.get('port', 5432)}/{params.get('dbname', '<default db>')}"
+    )
+    try:
+        conn = psycopg.connect(
+            dsn,
+            autocommit=True,
+            connect_timeout=timeout,
+            application_name="supa-engine-bootstrap",
+        )
+    except psycopg.Error as exc:
+        message = _redact(str(exc).strip(), secrets)
+        if "password authentication failed" in message or "no password supplied" in message:
+            hint = "Check the bootstrap user's name and password (the RDS master credentials)."
+        elif "timeout" in message or "Connection refused" in message or "could not" in message:
+            hint = (
+                "Check the host and port, that the database is running, and that security "
+                "groups/network policies let this pod reach it."
+            )
+        else:
+            hint = "Check the DSN, credentials and TLS settings (RDS: sslmode=verify-full)."
+        raise DatabaseError(f"Cannot connect to PostgreSQL as {_redact(target, secrets)}: {message}", hint) from None
+    conn.add_notice_handler(lambda diag: logger.debug("server notice: %s", diag.message_primary))
+    return conn
+
+
+def _preflight(conn: Conn) -> None:
+    row = conn.execute(
+        """
+        SELECT current_setting('server_version_num')::int, current_user, r.rolsuper,
+               r.rolcreaterole, r.rolcreatedb,
+               has_database_privilege(current_database(), 'CREATE WITH GRANT OPTION')
+        FROM pg_catalog.pg_roles r WHERE r.rolname = current_user
+        """
+    ).fetchone()
+    if row is None:  # current_user always has a pg_roles row; be explicit anyway
+        raise DatabaseError("Cannot read the bootstrap user's attributes from pg_roles")
+    version, user, is_super, can_createrole, can_createdb, owns_db = row
+    if version < MIN_SERVER_VERSION:
+        raise DatabaseError(
+            f"PostgreSQL {version // 10000} is too old; the engine needs 15 or newer",
+            hint="Create the RDS instance with engine version 15, 16 or 17.",
+        )
+    if not is_super and not (can_createrole and can_createdb):
+        raise DatabaseError(
+            f"User {user} lacks CREATEROLE or CREATEDB and cannot create the Supabase roles",
+            hint="Run the bootstrap as the RDS master user.",
+        )
+    if not owns_db:
+        raise DatabaseError(
+            f"User {user} cannot grant CREATE on this database (it is not the database owner)",
+            hint="Run the bootstrap as the owner of the database (the RDS master user owns the "
+            "database RDS created for it).",
+        )
+
+
+def _require_passwords_for_new_roles(conn: Conn, passwords: Mapping[str, str]) -> None:
+    rows = conn.execute(
+        "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)", (list(LOGIN_ROLES),)
+    ).fetchall()
+    existing = {str(r[0]) for r in rows}
+    missing = [r for r in LOGIN_ROLES if r not in existing and r not in passwords]
+    if missing:
+        raise EngineError(
+            f"No password given for LOGIN roles that do not exist yet: {', '.join(missing)}",
+            hint="Pass a password for every LOGIN role on the first bootstrap.",
+        )
+
+
+def _applied_migrations(conn: Conn) -> dict[int, tuple[str, str]]:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS supa_engine")
+    conn.execute(
+        sql.SQL(
+            """
+        CREATE TABLE IF NOT EXISTS {} (
+            version    integer PRIMARY KEY,
+            name       text NOT NULL,
+            checksum   text NOT NULL CHECK (checksum ~ '^[0-9a-f]{{64}}$'),
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+        ).format(_TABLE)
+    )
+    rows = conn.execute(sql.SQL("SELECT version, name, checksum FROM {}").format(_TABLE)).fetchall()
+    return {int(v): (str(n), str(c)) for v, n, c in rows}
+
+
+def _pending(plan: Sequence[Migration], applied: Mapping[int, tuple[str, str]]) -> list[Migration]:
+    known = {m.version: m for m in plan}
+    for version, (name, checksum) in sorted(applied.items()):
+        migration = known.get(version)
+        if migration is None:
+            raise MigrationError(
+                f"The database has migration {name} applied, which this engine does not know",
+                hint="The database was bootstrapped by a newer engine; upgrade supa-engine.",
+            )
+        if migration.name != name or migration.checksum != checksum:
+            raise MigrationError(
+                f"Migration {migration.name} was changed after it was applied "
+                f"(recorded as {name}, sha256 {checksum[:12]}…, now {migration.checksum[:12]}…)",
+                hint="Never edit an applied migration; revert the file and add a new migration instead.",
+            )
+    newest = max(applied, default=0)
+    pending = [m for m in plan if m.version not in applied]
+    late = [m.name for m in pending if m.version < newest]
+    if late:
+        raise MigrationError(
+            f"New migration {', '.join(late)} sorts before already applied version {newest:04d}",
+            hint="Number new migrations after the last applied one.",
+        )
+    return pending
+
+
+def _apply(conn: Conn, migration: Migration, secrets: Sequence[str]) -> None:
+    statement: Statement | None = None
+    try:
+        with conn.transaction():
+            for statement in migration.statements():
+                conn.execute(statement.text.encode())
+            statement = None
+            conn.execute(
+                sql.SQL("INSERT INTO {} (version, name, checksum) VALUES (%s, %s, %s)").format(_TABLE),
+                (migration.version, migration.name, migration.checksum),
+            )
+    except psycopg.Error as exc:
+        where = (
+            f"line {statement.line}: {_redact(statement.excerpt, secrets)}"
+            if statement is not None
+            else "recording it in the migrations table"
+        )
+        hint = exc.diag.message_hint
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege) and hint is None:
+            hint = "The bootstrap user lacks a privilege; run it as the RDS master user."
+        raise MigrationError(
+            f"Migration {migration.name} failed at {where}: {_server_message(exc, secrets)}. "
+            "It was rolled back; the database is unchanged by it.",
+            hint=_redact(hint, secrets) if hint else "Fix the migration and run the bootstrap again.",
+        ) from None
+    logger.info("applied migration %s", migration.name)
+
+
+def _set_passwords(conn: Conn, passwords: Mapping[str, str]) -> tuple[str, ...]:
+    done = []
+    with conn.transaction():
+        for role in LOGIN_ROLES:
+            password = passwords.get(role)
+            if password is None:
+                continue
+            verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier.decode("ascii")))
+            )
+            done.append(role)
+    logger.info("set passwords for %s", ", ".join(done) or "no roles")
+    return tuple(done)
+
+
+def _warnings(conn: Conn) -> tuple[str, ...]:
+    warnings = []
+    row = conn.execute("SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = 'service_role'").fetchone()
+    if row is not None and not row[0]:
+        warnings.append(
+            "service_role lacks BYPASSRLS: the bootstrap user may not grant it (needs superuser; "
+            "on RDS the master user can). Run `ALTER ROLE service_role BYPASSRLS` as a "
+            "superuser, or service_role will be subject to row level security."
+        )
+    rows = conn.execute(
+        """
+        SELECT w.name, EXISTS (SELECT FROM pg_catalog.pg_available_extensions a WHERE a.name = w.name)
+        FROM unnest(ARRAY['pgcrypto', 'uuid-ossp', 'pg_stat_statements']) AS w(name)
+        WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = w.name)
+        ORDER BY 1
+        """
+    ).fetchall()
+    missing = [str(name) for name, available in rows if available]
+    unavailable = [str(name) for name, available in rows if not available]
+    if missing:
+        warnings.append(
+            f"Extensions not installed (need more privileges): {', '.join(missing)}; "
+            "create them as a superuser (RDS: the master user) in schema extensions."
+        )
+    if unavailable:
+        warnings.append(f"Extensions not available on this server: {', '.join(unavailable)}.")
+    row = conn.execute("SELECT current_setting('wal_level')").fetchone()
+    if row is not None and row[0] != "logical":
+        warnings.append(
+            f"wal_level is {row[0]}, realtime needs logical: on RDS set rds.logical_replication=1 "
+            "in the DB parameter group and reboot the instance."
+        )
+    return tuple(warnings)

@@ -1,0 +1,166 @@
+"""Derive the facts every target shares from a validated config.
+
+Names, tags, the subnet plan, the state location and the enabled services with their images,
+resources and scaling are computed here once, so the Terraform, Helm and policy compilers
+agree on them and never re-derive them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.catalog import BY_NAME, EDGES, Edge
+from engine.config.model import Config
+from engine.config.model.network import subnet_prefixes
+from engine.config.rules import enabled
+
+MANAGED_BY = "supa-engine"
+STACKS = ("network", "data", "cluster", "workloads")
+
+# AWS name length limits for every name the engine derives (purpose -> limit).
+NAME_LIMITS: Mapping[str, int] = {
+    "cluster": 100,
+    "database": 63,
+    "storage_bucket": 63,
+    "log_bucket": 63,
+    "state_bucket": 63,
+    "load_balancer": 32,
+    "role_prefix": 38,  # IAM role names are <= 64; the longest role suffix is 26 characters
+    "kms_alias": 256,
+    "log_group": 512,
+    "secret_prefix": 400,
+}
+
+
+@dataclass(frozen=True)
+class ZoneSubnets:
+    index: int
+    private: str
+    public: str
+    database: str
+
+
+@dataclass(frozen=True)
+class Scaling:
+    min_replicas: int
+    max_replicas: int
+    cpu_target_percent: int
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    image: str
+    cpu: str
+    memory: str
+    cpu_limit: str
+    scaling: Scaling
+    uses_database: bool
+
+
+@dataclass(frozen=True)
+class StateLocation:
+    bucket: str
+    region: str
+    key_prefix: str
+    environment: str
+
+    def key(self, stack: str) -> str:
+        return f"{self.key_prefix}/{self.environment}/{stack}.tfstate"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    config: Config
+    prefix: str
+    names: Mapping[str, str]
+    tags: Mapping[str, str]
+    zones: tuple[str, ...] | None
+    subnets: tuple[ZoneSubnets, ...]
+    services: tuple[Service, ...]
+    edges: tuple[Edge, ...]
+    state: StateLocation
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+def resolve(config: Config) -> Resolved:
+    project = config.project
+    prefix = f"{project.name}-{project.environment}"
+    region = project.region
+    names = {
+        "cluster": prefix,
+        "database": prefix,
+        "storage_bucket": config.storage.bucket_name or f"{prefix}-storage-{region}",
+        "log_bucket": f"{prefix}-logs-{region}",
+        "state_bucket": config.state.bucket or f"{prefix}-tfstate-{region}",
+        "load_balancer": f"{prefix}-api",
+        "role_prefix": prefix,
+        "kms_alias": f"alias/{prefix}",
+        "log_group": f"/supa-engine/{prefix}",
+        "secret_prefix": f"{prefix}/",
+    }
+    for purpose, name in names.items():
+        if len(name) > NAME_LIMITS[purpose]:  # the model's bounds make this unreachable
+            raise AssertionError(f"derived {purpose} name {name!r} exceeds {NAME_LIMITS[purpose]} characters")
+    tags = {**config.project.tags, "Project": project.name, "Environment": project.environment,
+            "ManagedBy": MANAGED_BY}
+    services = tuple(_service(config, name) for name in enabled(config))
+    on = {s.name for s in services}
+    return Resolved(
+        config=config,
+        prefix=prefix,
+        names=names,
+        tags=dict(sorted(tags.items())),
+        zones=config.network.zone_names,
+        subnets=subnet_plan(config.network.vpc_cidr, config.network.availability_zones),
+        services=services,
+        edges=tuple(e for e in EDGES if e.client in on and e.server in on),
+        state=StateLocation(
+            bucket=names["state_bucket"],
+            region=config.state.region or region,
+            key_prefix=config.state.key_prefix,
+            environment=project.environment,
+        ),
+    )
+
+
+def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
+    """Private subnets from the VPC's first half, public and database from the two quarters after."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    private_prefix, edge_prefix = subnet_prefixes(vpc.prefixlen, zones)
+    first_half, second_half = vpc.subnets(prefixlen_diff=1)
+    public_quarter, database_quarter = second_half.subnets(prefixlen_diff=1)
+    private = list(first_half.subnets(new_prefix=private_prefix))
+    public = list(public_quarter.subnets(new_prefix=edge_prefix))
+    database = list(database_quarter.subnets(new_prefix=edge_prefix))
+    return tuple(
+        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]))
+        for i in range(zones)
+    )
+
+
+def _service(config: Config, name: str) -> Service:
+    component = BY_NAME[name]
+    settings = getattr(config.supabase.components, name)
+    image = settings.image
+    if image is None:
+        reference = f"{component.repository}:{component.tag}"
+    else:
+        reference = f"{image.repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+    resources = settings.resources
+    scaling = config.autoscaling.for_component(name)
+    return Service(
+        name=name,
+        port=component.port,
+        image=reference,
+        cpu=resources.cpu if resources else component.cpu,
+        memory=resources.memory if resources else component.memory,
+        cpu_limit=resources.cpu_limit if resources else "1",
+        scaling=Scaling(scaling.min_replicas, scaling.max_replicas, scaling.cpu_target_percent),
+        uses_database=component.uses_database,
+    )

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from engine.config.schema import FULL_NAME, OVERLAY_NAME, full_schema, overlay_schema, render
+from engine.scaffold import stale_schemas
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_checked_in_schemas_are_current() -> None:
+    assert stale_schemas(ROOT / "schemas") == [], "run `supa-engine schema` and commit the result"
+
+
+@pytest.mark.parametrize("schema", [full_schema(), overlay_schema()], ids=["full", "overlay"])
+def test_schemas_are_draft_07(schema: dict[str, Any]) -> None:
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert "$defs" not in render(schema)
+
+
+def _properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    found = [(f"root.{k}", v, k in schema.get("required", ())) for k, v in schema["properties"].items()]
+    for name, definition in schema["definitions"].items():
+        required = set(definition.get("required", ()))
+        found += [(f"{name}.{k}", v, k in required) for k, v in definition.get("properties", {}).items()]
+    return [entry for entry in found if not entry[0].endswith(".$schema")]
+
+
+DERIVED_FROM_FILE_NAME = {"Project.environment"}
+
+
+def test_every_field_is_described_with_examples_and_defaults() -> None:
+    for name, prop, required in _properties(full_schema()):
+        assert prop.get("description"), f"{name} has no description"
+        assert prop.get("examples"), f"{name} has no examples"
+        assert required or "default" in prop or name in DERIVED_FROM_FILE_NAME, f"{name} has no default"
+
+
+def test_ref_never_has_siblings() -> None:
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            assert "$ref" not in node or len(node) == 1, node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(full_schema())
+    walk(overlay_schema())
+
+
+def test_overlay_schema_makes_everything_optional_and_allows_extends() -> None:
+    validator = jsonschema.Draft7Validator(overlay_schema())
+    assert not list(validator.iter_errors({"extends": "../supabase.yaml", "database": {"multi_az": True}}))
+    assert not list(validator.iter_errors({"storage": {"bucket_name": None}}))  # null removes an optional key
+    assert list(validator.iter_errors({"database": {"instance_clas": "db.t4g.small"}}))
+    full = jsonschema.Draft7Validator(full_schema())
+    assert list(full.iter_errors({"database": {"multi_az": True}}))  # project etc. are required
+
+
+@pytest.mark.parametrize("path", [ROOT / "supabase.yaml", *sorted((ROOT / "environments").glob("*.yaml"))],
+                         ids=lambda p: p.name)
+def test_examples_carry_the_modeline_and_match_their_schema(path: Path) -> None:
+    text = path.read_text()
+    first = text.splitlines()[0]
+    name = FULL_NAME if path.name == "supabase.yaml" else OVERLAY_NAME
+    assert first.startswith("# yaml-language-server: $schema=") and first.endswith(name)
+    target = (path.parent / first.split("=", 1)[1]).resolve()
+    assert target == (ROOT / "schemas" / name).resolve()
+    schema = full_schema() if name == FULL_NAME else overlay_schema()
+    jsonschema.Draft7Validator(schema).validate(yaml.safe_load(text))
