@@ -8,7 +8,6 @@ from typing import Any
 
 from engine.config import Loaded
 from engine.config.load import Path_, reads_back_as_string
-from engine.errors import Location
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./@+$][A-Za-z0-9_./:@+$=-]*")
 
@@ -20,12 +19,16 @@ def render_config(loaded: Loaded, *, origin: bool = False) -> str:
     """
     data = loaded.config.model_dump(mode="json")
     lines: list[str] = []
-    origins = loaded.merged.origins if origin else None
+    origins: dict[Path_, str] | None = None
+    if origin:
+        merged = loaded.merged
+        origins = {path: f"{loc.file}:{loc.line}" for path, loc in merged.origins.items()}
+        origins.update(dict.fromkeys(merged.derived, f"named after {merged.entry}"))
     _emit(data, (), 0, lines, origins)
     return "\n".join(lines) + "\n"
 
 
-def _emit(value: Any, path: Path_, indent: int, lines: list[str], origins: Any) -> None:
+def _emit(value: Any, path: Path_, indent: int, lines: list[str], origins: dict[Path_, str] | None) -> None:
     pad = " " * indent
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in items:
@@ -45,11 +48,10 @@ def _emit(value: Any, path: Path_, indent: int, lines: list[str], origins: Any) 
             lines.append(f"{head} {_scalar(item)}{_origin(origins, child)}")
 
 
-def _origin(origins: dict[Path_, Location] | None, path: Path_) -> str:
+def _origin(origins: dict[Path_, str] | None, path: Path_) -> str:
     if origins is None:
         return ""
-    location = origins.get(path)
-    return f"  # {location.file}:{location.line}" if location else "  # default"
+    return f"  # {origins.get(path, 'default')}"
 
 
 def _scalar(value: Any) -> str:

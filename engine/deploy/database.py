@@ -516,3 +516,30 @@ def _warnings(conn: Conn) -> tuple[str, ...]:
             "in the DB parameter group and reboot the instance."
         )
     return tuple(warnings)
+
+
+# --- the command line's entry point --------------------------------------------------------------
+
+PASSWORD_ENV_PREFIX = "SUPA_ENGINE_PASSWORD_"
+
+
+def bootstrap_from_environment(dsn: str, environ: Mapping[str, str], *, connect_timeout: int = 10) -> BootstrapReport:
+    """`supa-engine db bootstrap`: role passwords come from `SUPA_ENGINE_PASSWORD_<ROLE>` variables.
+
+    Arguments show up in process lists, so a DSN that carries a password is refused: libpq reads
+    the bootstrap user's password from PGPASSWORD (or ~/.pgpass) instead.
+    """
+    if conninfo_to_dict(dsn).get("password") if _parses(dsn) else False:
+        raise EngineError("the DSN contains a password, which would show in process lists",
+                          "remove it from --dsn and export PGPASSWORD instead")
+    passwords = {role: environ[PASSWORD_ENV_PREFIX + role.upper()] for role in LOGIN_ROLES
+                 if environ.get(PASSWORD_ENV_PREFIX + role.upper())}
+    return bootstrap(dsn, passwords, connect_timeout=connect_timeout)
+
+
+def _parses(dsn: str) -> bool:
+    try:
+        conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return False  # bootstrap() reports the malformed DSN with its own message
+    return True

@@ -1,8 +1,9 @@
 """Bad inputs as data: each file under cases/bad/ names the error it must produce.
 
 The first `# expect: <file>:<line>:<col>: <dotted.path>: <message part>` line of a case is the
-contract (the path may be empty for errors about the whole file); an optional `# expect-hint:` line must appear in the hint. Every case must exit 1
-through the CLI, print the location and message, and never a traceback.
+contract (the path may be empty for errors about the whole file); an optional
+`# expect-hint:` line must appear in the hint. Every case must exit 1 through the CLI, print the
+location and message, and never a traceback.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_alias_within_bound_is_expanded(tmp_path: Path) -> None:
 
 
 def test_recursive_alias_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="deeper than|more than"):
+    with pytest.raises(ConfigError, match=r"deeper than|more than"):
         _load(tmp_path, "a: &x [*x]\n")
 
 
