@@ -80,3 +80,43 @@ REQUIRES: tuple[tuple[str, str, str], ...] = (
     ("studio", "meta", "Studio reads the schema through postgres-meta"),
     ("storage", "rest", "storage resolves bucket policies through PostgREST"),
 )
+
+
+@dataclass(frozen=True)
+class Secret:
+    """One Secrets Manager secret of an environment, named `<prefix>/<name>`.
+
+    Terraform creates the (empty, KMS-encrypted) container; `apply` fills it. `kind` says how:
+    `random` (URL-safe text of `length` characters), `jwt:<role>` (a token signed with the JWT
+    secret), or `external` (a value only the operator has, such as the SMTP password).
+    `needs` names the component (or `smtp`) without which the secret is not created.
+    """
+
+    name: str
+    kind: str
+    length: int
+    purpose: str
+    needs: str | None = None
+
+
+DATABASE_LOGIN_ROLES: tuple[str, ...] = (
+    "authenticator",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_realtime_admin",
+    "supabase_admin",
+)
+
+SECRETS: tuple[Secret, ...] = (
+    Secret("jwt-secret", "random", 64, "HS256 key that signs and verifies every Supabase JWT"),
+    Secret("anon-key", "jwt:anon", 0, "API key for anonymous clients"),
+    Secret("service-role-key", "jwt:service_role", 0, "API key that bypasses row level security"),
+    *(Secret(f"db-{role.replace('_', '-')}", "random", 40, f"database password of {role}")
+      for role in DATABASE_LOGIN_ROLES),
+    Secret("realtime-secret-key-base", "random", 64, "Realtime (Phoenix) SECRET_KEY_BASE", needs="realtime"),
+    Secret("meta-crypto-key", "random", 32, "postgres-meta PG_META_CRYPTO_KEY", needs="meta"),
+    Secret("studio-dashboard-password", "random", 32, "basic-auth password of Studio behind kong",
+           needs="studio"),
+    Secret("logflare-api-key", "random", 48, "Analytics (Logflare) API key", needs="analytics"),
+    Secret("smtp-password", "external", 0, "password of the SMTP user in supabase.auth.smtp", needs="smtp"),
+)

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.catalog import BY_NAME, EDGES, Edge
+from engine.catalog import BY_NAME, EDGES, SECRETS, Edge, Secret
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
 from engine.config.rules import enabled
@@ -82,10 +82,14 @@ class Resolved:
     subnets: tuple[ZoneSubnets, ...]
     services: tuple[Service, ...]
     edges: tuple[Edge, ...]
+    secrets: tuple[Secret, ...]
     state: StateLocation
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)
+
+    def secret_name(self, secret: Secret) -> str:
+        return self.names["secret_prefix"] + secret.name
 
 
 def resolve(config: Config) -> Resolved:
@@ -120,6 +124,8 @@ def resolve(config: Config) -> Resolved:
         subnets=subnet_plan(config.network.vpc_cidr, config.network.availability_zones),
         services=services,
         edges=tuple(e for e in EDGES if e.client in on and e.server in on),
+        secrets=tuple(s for s in SECRETS if s.needs is None or s.needs in on
+                      or (s.needs == "smtp" and config.supabase.auth.smtp is not None)),
         state=StateLocation(
             bucket=names["state_bucket"],
             region=config.state.region or region,

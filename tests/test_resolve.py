@@ -55,3 +55,11 @@ def test_derived_facts_hold_for_every_config(tree: dict[str, Any]) -> None:
     on = {s.name for s in resolved.services}
     assert "kong" in on
     assert all(e.client in on and e.server in on for e in resolved.edges)
+
+
+def test_secrets_follow_enabled_components() -> None:
+    dev = resolve(load_config(ROOT / "environments" / "dev.yaml").config)
+    names = [dev.secret_name(s) for s in dev.secrets]
+    assert "acme-dev/jwt-secret" in names and "acme-dev/smtp-password" in names
+    assert "acme-dev/logflare-api-key" not in names  # analytics is off
+    assert all(name.startswith("acme-dev/") for name in names)

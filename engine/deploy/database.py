@@ -37,6 +37,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
+from engine.catalog import DATABASE_LOGIN_ROLES
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -44,13 +45,7 @@ logger = logging.getLogger(__name__)
 Conn = psycopg.Connection[TupleRow]
 
 #: Roles that log in; each needs a password the first time it is created.
-LOGIN_ROLES: tuple[str, ...] = (
-    "authenticator",
-    "supabase_auth_admin",
-    "supabase_storage_admin",
-    "supabase_realtime_admin",
-    "supabase_admin",
-)
+LOGIN_ROLES: tuple[str, ...] = DATABASE_LOGIN_ROLES
 #: Roles that only ever act through ``SET ROLE``.
 NOLOGIN_ROLES: tuple[str, ...] = ("anon", "authenticated", "service_role", "dashboard_user")
 

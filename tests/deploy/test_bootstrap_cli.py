@@ -13,7 +13,7 @@ from tests.deploy.conftest import MASTER_PASSWORD, FreshDatabase
 def _without_password(dsn: str) -> str:
     parts = conninfo_to_dict(dsn)
     parts.pop("password", None)
-    return make_conninfo(**parts)
+    return make_conninfo("", **parts)
 
 
 def test_bootstrap_command_runs_twice(
