@@ -99,6 +99,40 @@ def show(file: Path, origin: bool) -> None:
     click.echo(render_config(load_config(file), origin=origin), nl=False)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=FileArg)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
+              help="Output root; each environment goes to OUT/<environment>/.")
+@FORMAT
+def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
+    """Compile configs into Terraform stacks, checked and written atomically."""
+    from engine.synth import synth as run
+
+    reports = run(files, out, progress=_progress)
+    if fmt == "json":
+        click.echo(json.dumps({"environments": [r.as_dict() for r in reports]}, indent=2))
+        return
+    for report in reports:
+        click.echo(f"{report.environment}: {report.directory}/terraform")
+        for stack in report.stacks:
+            after = f" (after {', '.join(stack.depends_on)})" if stack.depends_on else ""
+            click.echo(f"  {stack.name:<10} {stack.resources:>4} resources {stack.data_sources:>4} data sources{after}")
+
+
+@cli.command()
+@click.argument("file", type=FileArg)
+def check(file: Path) -> None:
+    """Synthesize in a scratch directory and run every invariant; writes nothing."""
+    from engine.synth import check as run
+
+    stacks = run(file, progress=_progress)
+    click.echo(f"{file}: {len(stacks)} stacks pass every invariant")
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
 @cli.group()
 def db() -> None:
     """Database tasks."""

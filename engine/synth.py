@@ -1,0 +1,125 @@
+"""The synth pipeline for one or more configs: load -> resolve -> compile -> check -> write.
+
+Several configs share one process, so the cost of importing CDK Terrain is paid once. Each
+environment's output directory is replaced only when its synthesis and every check succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config import load_config
+from engine.errors import EngineError
+from engine.resolve import Resolved, resolve
+from engine.write import replace_directory
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    name: str
+    resources: int
+    data_sources: int
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SynthReport:
+    """What one environment's synthesis produced (no values, only shapes and places)."""
+
+    config: str
+    environment: str
+    directory: Path
+    stacks: tuple[StackSummary, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "environment": self.environment,
+            "directory": str(self.directory),
+            "stacks": [
+                {"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
+                 "depends_on": list(s.depends_on)}
+                for s in self.stacks
+            ],
+        }
+
+
+class ChecksFailed(EngineError):
+    """The compiled output breaks an invariant; nothing was written."""
+
+
+def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: None) -> list[SynthReport]:
+    """Synthesize each config into `out/<environment>/`; stops at the first failure."""
+    reports = []
+    for path in configs:
+        resolved = resolve(load_config(path).config)
+        environment = resolved.config.project.environment
+        target = out / environment
+        progress(f"{path}: synthesizing {environment}")
+        stacks = replace_directory(target, lambda staging: _build(resolved, staging, progress))
+        reports.append(SynthReport(config=str(path), environment=environment, directory=target, stacks=stacks))
+        progress(f"{path}: wrote {target}")
+    return reports
+
+
+def check(config: Path, progress: Progress = lambda _: None) -> tuple[StackSummary, ...]:
+    """Synthesize into a scratch directory and run every invariant; writes nothing."""
+    resolved = resolve(load_config(config).config)
+    with tempfile.TemporaryDirectory(prefix="supa-engine-check-") as scratch:
+        return _build(resolved, Path(scratch), progress)
+
+
+def _build(resolved: Resolved, staging: Path, progress: Progress) -> tuple[StackSummary, ...]:
+    from engine.checks.terraform import check_terraform
+    from engine.targets.terraform.app import synthesize
+
+    terraform = staging / "terraform"
+    synthesize(resolved, terraform)
+    manifest, stacks = read_stacks(terraform)
+    progress(f"  checking {len(stacks)} stacks")
+    findings = check_terraform(stacks)
+    if findings:
+        lines = "\n".join(f"  {f.rule}: {f.stack}/{f.address}: {f.message}" for f in findings)
+        raise ChecksFailed(
+            f"{len(findings)} invariant violation(s) in the synthesized Terraform; nothing was written:\n{lines}",
+            "this is a gap between the config rules and the stacks; please report it",
+        )
+    return tuple(
+        StackSummary(
+            name=name,
+            resources=sum(len(v) for v in stacks[name].get("resource", {}).values()),
+            data_sources=sum(len(v) for v in stacks[name].get("data", {}).values()),
+            depends_on=tuple(manifest["stacks"][name].get("dependencies", ())),
+        )
+        for name in stack_order(manifest)
+    )
+
+
+def read_stacks(terraform: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The manifest and each stack's parsed cdk.tf.json."""
+    manifest: dict[str, Any] = json.loads((terraform / "manifest.json").read_text())
+    stacks = {
+        name: json.loads((terraform / entry["synthesizedStackPath"]).read_text())
+        for name, entry in manifest["stacks"].items()
+    }
+    return manifest, stacks
+
+
+def stack_order(manifest: Mapping[str, Any]) -> list[str]:
+    """Stacks in dependency order (dependencies first), ties broken by name for stable output."""
+    pending = {name: set(entry.get("dependencies", ())) for name, entry in manifest["stacks"].items()}
+    order: list[str] = []
+    while pending:
+        ready = sorted(name for name, deps in pending.items() if deps <= set(order))
+        if not ready:
+            raise EngineError(f"the stacks depend on each other in a cycle: {', '.join(sorted(pending))}")
+        order.append(ready[0])
+        del pending[ready[0]]
+    return order
