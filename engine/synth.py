@@ -10,12 +10,15 @@ import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.checks.terraform import check_terraform
 from engine.config import load_config
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
+from engine.targets.terraform.app import synthesize
 from engine.write import replace_directory
 
 Progress = Callable[[str], None]
@@ -63,7 +66,7 @@ def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: Non
         environment = resolved.config.project.environment
         target = out / environment
         progress(f"{path}: synthesizing {environment}")
-        stacks = replace_directory(target, lambda staging: _build(resolved, staging, progress))
+        stacks = replace_directory(target, partial(_build, resolved, progress=progress))
         reports.append(SynthReport(config=str(path), environment=environment, directory=target, stacks=stacks))
         progress(f"{path}: wrote {target}")
     return reports
@@ -73,13 +76,10 @@ def check(config: Path, progress: Progress = lambda _: None) -> tuple[StackSumma
     """Synthesize into a scratch directory and run every invariant; writes nothing."""
     resolved = resolve(load_config(config).config)
     with tempfile.TemporaryDirectory(prefix="supa-engine-check-") as scratch:
-        return _build(resolved, Path(scratch), progress)
+        return _build(resolved, Path(scratch), progress=progress)
 
 
-def _build(resolved: Resolved, staging: Path, progress: Progress) -> tuple[StackSummary, ...]:
-    from engine.checks.terraform import check_terraform
-    from engine.targets.terraform.app import synthesize
-
+def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[StackSummary, ...]:
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
     manifest, stacks = read_stacks(terraform)

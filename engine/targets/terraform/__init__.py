@@ -1,0 +1,18 @@
+"""The Terraform target: CDK Terrain stacks synthesized to `cdk.tf.json`.
+
+Entry point: `engine.targets.terraform.app.synthesize(resolved, outdir)`. Importing this package
+is cheap; CDK Terrain and the provider bindings load only when a stack module is imported,
+which `synthesize` does after `ensure_node()` has chosen the Node.js binary.
+
+Modules:
+  app         the edge: Node.js choice, App, synth
+  stacks      which stacks exist and how they are wired (network -> data -> cluster)
+  base        backend, provider, version pin, names and ARNs shared by every stack
+  iam, kms    policy documents and roles; customer managed keys and their key policies
+  alarms      the alarm topic and metric alarms
+  network     VPC, subnets, NAT, routes, flow logs, endpoints
+  data        data key, database (RDS), buckets (S3), secrets, waf
+  cluster     EKS, access, OIDC; nodes, addons and irsa as helpers
+  identities  service accounts shared with the Helm target (no CDK Terrain import)
+  checkov     the offline scanner wrapper; skips in checkov_skips.yaml
+"""

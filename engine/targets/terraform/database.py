@@ -1,0 +1,134 @@
+"""RDS PostgreSQL for Supabase: private, encrypted with the data key, TLS only, observable.
+
+The instance lives in the database subnets behind its own security group. That group has no
+rules here: the cluster stack adds the single ingress rule (5432 from the workload security
+group it attaches to the nodes), because the clients are defined there and a later stack may
+reference an earlier one but not the reverse.
+
+The master password is generated and kept by RDS in Secrets Manager (encrypted with the data
+key); Terraform never sees it. The parameter group forces TLS, enables logical replication
+(Realtime) and `pg_stat_statements`, and logs DDL and slow statements. RDS log exports go to log
+groups created here first, so they get the logs key and a retention period instead of
+RDS's unencrypted never-expiring defaults.
+
+Alarms: CPU, free storage, connections (80% of RDS's default `max_connections` for the class)
+and the oldest replication slot's lag (a stuck Realtime slot retains WAL until the disk fills).
+There is no replica-lag alarm: a Multi-AZ *instance* replicates synchronously to a standby that
+publishes no `ReplicaLag` metric (that metric exists for read replicas and Multi-AZ clusters).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cdktn import TerraformResourceLifecycle
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.db_instance import DbInstance
+from cdktn_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
+from cdktn_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktn_provider_aws.kms_key import KmsKey
+from cdktn_provider_aws.security_group import SecurityGroup
+
+from engine.targets.terraform import iam
+from engine.targets.terraform.alarms import metric_alarm
+from engine.targets.terraform.base import BaseStack
+
+PORT = 5432
+MASTER_USERNAME = "postgres"
+LOG_EXPORTS = ("postgresql", "upgrade")
+MONITORING_INTERVAL_SECONDS = 60
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+SLOT_LAG_BYTES = 5 * 1024**3
+GIB = 1024**3
+
+# (name, value, apply_method): static parameters only take effect after a reboot.
+PARAMETERS = (
+    ("log_min_duration_statement", "1000", "immediate"),
+    ("log_statement", "ddl", "immediate"),
+    ("rds.force_ssl", "1", "immediate"),
+    ("rds.logical_replication", "1", "pending-reboot"),
+    ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"),
+)
+
+# Memory of the `large` size per instance family letter, in GiB (t4g/m: 8, r: 16, x: 32).
+_LARGE_MEMORY_GIB = {"t": 8, "m": 8, "c": 4, "r": 16, "x": 32, "z": 16}
+_SIZE_FACTOR = {"micro": 0.125, "small": 0.25, "medium": 0.5, "large": 1.0, "xlarge": 2.0}
+
+
+@dataclass(frozen=True)
+class Database:
+    instance: DbInstance
+    security_group: SecurityGroup
+
+
+def default_max_connections(instance_class: str) -> int:
+    """RDS PostgreSQL's default: LEAST(DBInstanceClassMemory / 9531392, 5000), memory estimated from the class."""
+    family, size = instance_class.removeprefix("db.").split(".", 1)
+    multiple = re.fullmatch(r"(\d+)xlarge", size)
+    factor = 2.0 * int(multiple.group(1)) if multiple else _SIZE_FACTOR.get(size, 1.0)
+    memory = _LARGE_MEMORY_GIB.get(family[0], 8) * factor * GIB
+    return int(min(memory / 9531392, 5000))
+
+
+def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, subnet_ids: list[str],
+             topic_arn: str) -> Database:
+    db = stack.config.database
+    identifier = stack.resolved.names["database"]
+    group = SecurityGroup(stack, "database_security_group", name=stack.name("database"), vpc_id=vpc_id,
+                          description="RDS PostgreSQL: 5432 from the cluster's workload security group only",
+                          tags={"Name": stack.name("database")})
+    subnets = DbSubnetGroup(stack, "database_subnet_group", name=stack.name("database"), subnet_ids=subnet_ids,
+                            description="Database subnets (no internet route)")
+    parameters = DbParameterGroup(
+        stack, "database_parameters", name=stack.name(f"postgres{db.engine_version}"),
+        family=f"postgres{db.engine_version}", description="TLS only, logical replication, statement logging",
+        parameter=[DbParameterGroupParameter(name=n, value=v, apply_method=m) for n, v, m in PARAMETERS],
+        lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
+    monitoring = iam.role(stack, "database_monitoring_role", name=stack.role_name("rds-monitoring"),
+                          trust=iam.trust_service(stack, "database_monitoring_trust", "monitoring.rds.amazonaws.com",
+                                                  source_account=stack.account_id),
+                          managed_policies=[stack.managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")],
+                          description="RDS enhanced monitoring")
+    log_groups = [
+        CloudwatchLogGroup(stack, f"database_{export}_logs", name=f"/aws/rds/instance/{identifier}/{export}",
+                           retention_in_days=stack.config.observability.log_retention_days, kms_key_id=logs_key_arn)
+        for export in LOG_EXPORTS
+    ]
+    instance = DbInstance(
+        stack, "database", identifier=identifier, engine="postgres", engine_version=db.engine_version,
+        instance_class=db.instance_class, allocated_storage=db.allocated_storage_gib,
+        max_allocated_storage=db.max_allocated_storage_gib, storage_type="gp3", storage_encrypted=True,
+        kms_key_id=key.arn, db_name="postgres", username=MASTER_USERNAME, manage_master_user_password=True,
+        master_user_secret_kms_key_id=key.arn, iam_database_authentication_enabled=True,
+        performance_insights_enabled=db.performance_insights,
+        performance_insights_kms_key_id=key.arn if db.performance_insights else None,
+        monitoring_interval=MONITORING_INTERVAL_SECONDS, monitoring_role_arn=monitoring.arn,
+        enabled_cloudwatch_logs_exports=list(LOG_EXPORTS), publicly_accessible=False, multi_az=db.multi_az,
+        deletion_protection=db.deletion_protection, backup_retention_period=db.backup_retention_days,
+        backup_window=db.backup_window, maintenance_window=db.maintenance_window,
+        auto_minor_version_upgrade=True, copy_tags_to_snapshot=True, skip_final_snapshot=False,
+        final_snapshot_identifier=f"{identifier}-final", db_subnet_group_name=subnets.name,
+        parameter_group_name=parameters.name, vpc_security_group_ids=[group.id], port=PORT,
+        ca_cert_identifier=CA_CERTIFICATE, depends_on=log_groups,
+    )
+    _alarms(stack, identifier, topic_arn)
+    return Database(instance=instance, security_group=group)
+
+
+def _alarms(stack: BaseStack, identifier: str, topic_arn: str) -> None:
+    db = stack.config.database
+    alarms = (  # (key, description, metric, statistic, comparison, threshold)
+        ("cpu", "Database CPU above 80% for 15 minutes", "CPUUtilization", "Average", "GreaterThanThreshold", 80),
+        ("free-storage", "Database free storage below 10% of the allocated storage", "FreeStorageSpace",
+         "Minimum", "LessThanThreshold", db.allocated_storage_gib * GIB // 10),
+        ("connections", "Database connections above 80% of max_connections", "DatabaseConnections", "Maximum",
+         "GreaterThanThreshold", default_max_connections(db.instance_class) * 8 // 10),
+        ("replication-slot-lag", "A replication slot (Realtime) retains more than 5 GiB of WAL",
+         "OldestReplicationSlotLag", "Maximum", "GreaterThanThreshold", SLOT_LAG_BYTES),
+    )
+    for key, description, metric, statistic, comparison, threshold in alarms:
+        metric_alarm(stack, f"database_{key.replace('-', '_')}_alarm", topic_arn=topic_arn, name=f"database-{key}",
+                     description=description, namespace="AWS/RDS", metric=metric,
+                     dimensions={"DBInstanceIdentifier": identifier}, statistic=statistic, comparison=comparison,
+                     threshold=threshold)

@@ -1,0 +1,161 @@
+"""IAM roles for service accounts (IRSA): one role per Kubernetes service account.
+
+Each trust policy admits exactly one service account of this cluster: `StringEquals` on the
+issuer's `:sub` (`system:serviceaccount:<namespace>:<name>`) and `:aud` (`sts.amazonaws.com`).
+Permissions are scoped to this platform's resources wherever the API allows resource scoping;
+the few `*` resources are describe/list calls that AWS does not scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktn_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
+
+from engine.targets.terraform import iam
+from engine.targets.terraform.base import BaseStack
+from engine.targets.terraform.identities import ServiceAccount
+
+STS_AUDIENCE = "sts.amazonaws.com"
+
+
+def irsa_role(stack: BaseStack, oidc: IamOpenidConnectProvider, issuer_host: str, account: ServiceAccount, *,
+              managed_policies: Sequence[str] = (), statements: Sequence[iam.Statement] = ()) -> iam.Role:
+    id_ = account.role_suffix.replace("-", "_")
+    trust = iam.document(stack, f"{id_}_trust", [iam.allow(
+        "TrustOneServiceAccount", ["sts:AssumeRoleWithWebIdentity"], [],
+        principals=[iam.principal("Federated", oidc.arn)],
+        conditions=[iam.condition("StringEquals", f"{issuer_host}:sub", account.subject),
+                    iam.condition("StringEquals", f"{issuer_host}:aud", STS_AUDIENCE)])])
+    inline = iam.document(stack, f"{id_}_permissions", statements) if statements else None
+    return iam.role(stack, id_, name=stack.role_name(account.role_suffix), trust=trust,
+                    managed_policies=managed_policies, inline=inline,
+                    description=f"IRSA for {account.namespace}/{account.name}")
+
+
+def storage_statements(bucket_arn: str, key_arn: str) -> list[iam.Statement]:
+    """The Storage API: objects of its one bucket, and the data key for SSE-KMS."""
+    return [
+        iam.allow("ListBucket", ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                  [bucket_arn]),
+        iam.allow("ReadWriteObjects", ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
+                                       "s3:ListMultipartUploadParts", "s3:PutObject"], [f"{bucket_arn}/*"]),
+        iam.allow("UseDataKeyForObjects", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
+    ]
+
+
+def external_secrets_statements(stack: BaseStack, key_arn: str) -> list[iam.Statement]:
+    """External Secrets: read this platform's secrets (by name prefix) and decrypt them."""
+    prefix = stack.resolved.names["secret_prefix"]
+    return [
+        iam.allow("ReadPlatformSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                  [stack.arn("secretsmanager", f"secret:{prefix}*")]),
+        iam.allow("DecryptPlatformSecrets", ["kms:Decrypt"], [key_arn],
+                  conditions=[iam.condition("StringEquals", "kms:ViaService", stack.service_host("secretsmanager"))]),
+    ]
+
+
+def cluster_autoscaler_statements(stack: BaseStack) -> list[iam.Statement]:
+    """Cluster Autoscaler: describe everything (unscopable), resize only this cluster's groups.
+
+    `ec2:GetInstanceTypesFromInstanceRequirements` (upstream's list) is left out: it serves
+    attribute-based instance selection, which managed node groups do not use.
+    """
+    cluster = stack.resolved.names["cluster"]
+    return [
+        iam.allow("DescribeScalingInputs", [
+            "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+            "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+            "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+            "ec2:DescribeLaunchTemplateVersions"], ["*"]),
+        iam.allow("DescribeOwnNodegroups", ["eks:DescribeNodegroup"],
+                  [stack.arn("eks", f"nodegroup/{cluster}/*")]),
+        iam.allow("ResizeOwnGroups", ["autoscaling:SetDesiredCapacity",
+                                      "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                  [stack.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")],
+                  conditions=[iam.condition("StringEquals", f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}",
+                                            "owned")]),
+    ]
+
+
+def load_balancer_controller_statements(stack: BaseStack, vpc_id: str) -> list[iam.Statement]:
+    """AWS Load Balancer Controller, compact: it may only change what it tagged for this cluster.
+
+    The controller tags every load balancer, target group and security group it creates with
+    `elbv2.k8s.aws/cluster=<cluster>`; creation requires that tag in the request and every
+    change or deletion requires it on the resource. Security group rules may be edited only
+    for groups in this VPC (the controller opens the node groups to its load balancers).
+    """
+    cluster = stack.resolved.names["cluster"]
+    tag = "elbv2.k8s.aws/cluster"
+    requested = iam.condition("StringEquals", f"aws:RequestTag/{tag}", cluster)
+    owned = iam.condition("StringEquals", f"aws:ResourceTag/{tag}", cluster)
+    security_groups = stack.arn("ec2", "security-group/*")
+    vpc = stack.arn("ec2", f"vpc/{vpc_id}")
+    web_acls = stack.arn("wafv2", "regional/webacl/*/*")
+    load_balancers = [stack.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
+                      stack.arn("elasticloadbalancing", "loadbalancer/net/*/*"),
+                      stack.arn("elasticloadbalancing", "targetgroup/*/*")]
+    listeners = [stack.arn("elasticloadbalancing", "listener/app/*/*/*"),
+                 stack.arn("elasticloadbalancing", "listener/net/*/*/*"),
+                 stack.arn("elasticloadbalancing", "listener-rule/app/*/*/*/*"),
+                 stack.arn("elasticloadbalancing", "listener-rule/net/*/*/*/*")]
+    return [
+        iam.allow("CreateElbServiceLinkedRole", ["iam:CreateServiceLinkedRole"], [
+            stack.arn("iam", "role/aws-service-role/elasticloadbalancing.amazonaws.com/*", regional=False)],
+            conditions=[iam.condition("StringEquals", "iam:AWSServiceName", "elasticloadbalancing.amazonaws.com")]),
+        iam.allow("Describe", [
+            "acm:ListCertificates", "ec2:DescribeAccountAttributes",
+            "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeCoipPools",
+            "ec2:DescribeInstances", "ec2:DescribeInternetGateways", "ec2:DescribeIpamPools",
+            "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets", "ec2:DescribeTags", "ec2:DescribeVpcPeeringConnections", "ec2:DescribeVpcs",
+            "elasticloadbalancing:DescribeCapacityReservation", "elasticloadbalancing:DescribeListenerAttributes",
+            "elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeSSLPolicies",
+            "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes",
+            "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+            "elasticloadbalancing:DescribeTrustStores", "shield:GetSubscriptionState"], ["*"]),
+        iam.allow("DescribeOwnCertificate", ["acm:DescribeCertificate"], [stack.config.security.certificate_arn]),
+        iam.allow("ListVpcSecurityGroups", ["ec2:GetSecurityGroupsForVpc"], [vpc, security_groups]),
+        iam.allow("ReadWebAcls", ["wafv2:GetWebACL", "wafv2:GetWebACLForResource"],
+                  [web_acls, load_balancers[0]]),
+        iam.allow("CreateSecurityGroupInVpc", ["ec2:CreateSecurityGroup"],
+                  [vpc]),
+        iam.allow("CreateTaggedSecurityGroup", ["ec2:CreateSecurityGroup"], [security_groups],
+                  conditions=[requested]),
+        iam.allow("TagSecurityGroupOnCreate", ["ec2:CreateTags"], [security_groups],
+                  conditions=[requested, iam.condition("StringEquals", "ec2:CreateAction", "CreateSecurityGroup")]),
+        iam.allow("ManageOwnSecurityGroups", ["ec2:CreateTags", "ec2:DeleteSecurityGroup", "ec2:DeleteTags"],
+                  [security_groups], conditions=[owned]),
+        iam.allow("EditRulesInVpc", ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+                  [security_groups],
+                  conditions=[iam.condition("ArnEquals", "ec2:Vpc", vpc)]),
+        iam.allow("CreateTaggedLoadBalancers", ["elasticloadbalancing:CreateLoadBalancer",
+                                                "elasticloadbalancing:CreateTargetGroup"], load_balancers,
+                  conditions=[requested]),
+        iam.allow("TagOnCreate", ["elasticloadbalancing:AddTags"], load_balancers + listeners,
+                  conditions=[iam.condition("StringEquals", "elasticloadbalancing:CreateAction",
+                                            "CreateTargetGroup", "CreateLoadBalancer", "CreateListener",
+                                            "CreateRule")]),
+        iam.allow("ManageOwnLoadBalancers", [
+            "elasticloadbalancing:AddTags", "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyCapacityReservation",
+            "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
+            "elasticloadbalancing:RemoveTags", "elasticloadbalancing:SetIpAddressType",
+            "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets"], load_balancers,
+            conditions=[owned]),
+        iam.allow("ManageListenersAndRules", [
+            "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:CreateListener",
+            "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteListener",
+            "elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyListener",
+            "elasticloadbalancing:ModifyRule", "elasticloadbalancing:RemoveListenerCertificates",
+            "elasticloadbalancing:SetRulePriorities"], [*load_balancers[:2], *listeners]),
+        iam.allow("RegisterTargets", ["elasticloadbalancing:DeregisterTargets",
+                                      "elasticloadbalancing:RegisterTargets"], [load_balancers[2]]),
+        iam.allow("AttachWebAcl", ["elasticloadbalancing:SetWebAcl", "wafv2:AssociateWebACL",
+                                   "wafv2:DisassociateWebACL"],
+                  [load_balancers[0], web_acls]),
+    ]
