@@ -10,6 +10,7 @@ import pytest
 from engine import synth
 from engine.checks.terraform import Finding
 from engine.cli import main
+from engine.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "environments" / "dev.yaml"
@@ -74,5 +75,5 @@ def test_stack_order_is_topological_and_stable() -> None:
     manifest = {"stacks": {"c": {"dependencies": ["a", "b"]}, "b": {"dependencies": ["a"]}, "a": {},
                            "d": {"dependencies": []}}}
     assert synth.stack_order(manifest) == ["a", "b", "c", "d"]
-    with pytest.raises(synth.EngineError, match="cycle"):
+    with pytest.raises(EngineError, match="cycle"):
         synth.stack_order({"stacks": {"x": {"dependencies": ["y"]}, "y": {"dependencies": ["x"]}}})
