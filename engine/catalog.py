@@ -114,6 +114,10 @@ SECRETS: tuple[Secret, ...] = (
     *(Secret(f"db-{role.replace('_', '-')}", "random", 40, f"database password of {role}")
       for role in DATABASE_LOGIN_ROLES),
     Secret("realtime-secret-key-base", "random", 64, "Realtime (Phoenix) SECRET_KEY_BASE", needs="realtime"),
+    # DB_ENC_KEY is an AES-128 key: exactly 16 bytes.
+    Secret("realtime-db-enc-key", "random", 16, "Realtime DB_ENC_KEY for tenant credentials", needs="realtime"),
+    Secret("realtime-erlang-cookie", "random", 64, "Erlang cookie between realtime nodes (not the image's default)",
+           needs="realtime"),
     Secret("meta-crypto-key", "random", 32, "postgres-meta PG_META_CRYPTO_KEY", needs="meta"),
     Secret("studio-dashboard-password", "random", 32, "basic-auth password of Studio behind kong",
            needs="studio"),

@@ -1,0 +1,126 @@
+{{/*
+Shared building blocks. Every workload gets the same pod and container security context
+(restricted Pod Security Standard), a /tmp emptyDir, requests and limits, and its own
+ServiceAccount without an API token. Components differ only in what the per-component
+templates in _components.tpl define: env, probes, extra mounts and volumes, command.
+*/}}
+
+{{- define "supabase.components" -}}
+kong auth rest realtime storage imgproxy meta studio functions analytics
+{{- end -}}
+
+{{- define "supabase.labels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/part-of: supabase
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "supabase.selector" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{/* Numeric ids >= 10000 that no image maps to a real user (CKV_K8S_40). */}}
+{{- define "supabase.uid" -}}10001{{- end -}}
+
+{{- define "supabase.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ include "supabase.uid" . }}
+runAsGroup: {{ include "supabase.uid" . }}
+fsGroup: {{ include "supabase.uid" . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "supabase.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ include "supabase.uid" . }}
+runAsGroup: {{ include "supabase.uid" . }}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Memory limit equals the request: a pod never counts on memory the node may not have. */}}
+{{- define "supabase.resources" -}}
+requests:
+  cpu: {{ .cpu | quote }}
+  memory: {{ .memory | quote }}
+limits:
+  cpu: {{ .cpuLimit | quote }}
+  memory: {{ .memory | quote }}
+{{- end -}}
+
+{{/*
+An environment variable read from a synced Secret: (list $ "ENV_NAME" "catalog-secret-name").
+The Secret's name carries the Secrets Manager version token, so a rotation renames it and
+rolls every pod that reads it (see engine/targets/helm.py).
+*/}}
+{{- define "supabase.secretEnv" -}}
+{{- $root := index . 0 -}}
+{{- $env := index . 1 -}}
+{{- $secret := index . 2 -}}
+{{- $item := index $root.Values.secrets.items $secret | default dict -}}
+{{- if not $item.version -}}
+{{- fail (printf "secrets.items.%s is missing: %s needs it" $secret $env) -}}
+{{- end -}}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf "%s-%s" $secret $item.version }}
+      key: value
+{{- end -}}
+
+{{/* The password of a component's database role, as DB_PASSWORD (used by $(DB_PASSWORD) below). */}}
+{{- define "supabase.dbPasswordEnv" -}}
+{{- $role := index . 1 -}}
+{{ include "supabase.secretEnv" (list (index . 0) "DB_PASSWORD" (printf "db-%s" ($role | replace "_" "-"))) }}
+{{- end -}}
+
+{{- define "supabase.caPath" -}}/etc/rds-ca/ca-bundle.pem{{- end -}}
+
+{{/*
+libpq-style URL with verify-full TLS against the mounted RDS CA: (list $ "role" "scheme").
+The password is expanded by the kubelet from DB_PASSWORD (a Secret), never written here.
+*/}}
+{{- define "supabase.dbUrl" -}}
+{{- $root := index . 0 -}}
+{{- $db := $root.Values.database -}}
+{{- printf "%s://%s:$(DB_PASSWORD)@%s:%v/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (index . 1) $db.host $db.port $db.name (include "supabase.caPath" $root) -}}
+{{- end -}}
+
+{{- define "supabase.caVolume" -}}
+- name: rds-ca
+  configMap:
+    name: {{ .Values.database.tls.caConfigMap }}
+    items:
+      - key: {{ .Values.database.tls.caKey }}
+        path: ca-bundle.pem
+{{- end -}}
+
+{{- define "supabase.caMount" -}}
+- name: rds-ca
+  mountPath: /etc/rds-ca
+  readOnly: true
+{{- end -}}
+
+{{- define "supabase.url" -}}
+{{- printf "http://%s.%s.svc.cluster.local:%v" .name .root.Release.Namespace (index .root.Values.components .name).port -}}
+{{- end -}}
+
+{{- define "supabase.publicUrl" -}}
+{{- printf "https://%s" .Values.platform.domain -}}
+{{- end -}}
+
+{{/* Hook annotations: (list "pre-install,pre-upgrade" weight "delete-policy"). */}}
+{{- define "supabase.hook" -}}
+helm.sh/hook: {{ index . 0 }}
+helm.sh/hook-weight: {{ index . 1 | quote }}
+helm.sh/hook-delete-policy: {{ index . 2 }}
+{{- end -}}

@@ -1,0 +1,85 @@
+"""The values compiler: complete, schema-valid values; secrets only by name; the schema is current."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_config
+from engine.errors import EngineError
+from engine.resolve import Resolved, resolve
+from engine.targets.helm import (
+    DATABASE_ROLES,
+    ChartValues,
+    compile_values,
+    placeholder_outputs,
+    role_secret,
+    values_schema_text,
+)
+from engine.targets.render import chart_path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def resolved_env(env: str) -> Resolved:
+    return resolve(load_config(ROOT / "environments" / f"{env}.yaml").config)
+
+
+def test_schema_is_not_stale() -> None:
+    written = (chart_path() / "values.schema.json").read_text(encoding="utf-8")
+    assert written == values_schema_text(), "run: python -c 'from engine.targets.helm import write_values_schema; " \
+        "from engine.targets.render import chart_path; write_values_schema(chart_path())'"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_values_are_complete_and_valid(env: str) -> None:
+    resolved = resolved_env(env)
+    values = compile_values(resolved, placeholder_outputs(resolved))
+    ChartValues.model_validate(values)
+    assert values == json.loads(json.dumps(values)), "values must be plain JSON data"
+    assert values["storage"]["roleArn"].endswith(f"{resolved.prefix}-irsa-storage")
+    enabled = {s.name for s in resolved.services}
+    assert {n for n, c in values["components"].items() if c["enabled"]} == enabled
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_secrets_are_named_never_inlined(env: str) -> None:
+    resolved = resolved_env(env)
+    items = compile_values(resolved, placeholder_outputs(resolved))["secrets"]["items"]
+    for secret in resolved.secrets:
+        assert items[secret.name]["remoteKey"] == resolved.secret_name(secret)
+    assert {items[n]["remoteKey"] for n in items} <= {f"{resolved.names['secret_prefix']}{n}" for n in items}
+
+
+def test_every_database_role_has_a_secret() -> None:
+    resolved = resolved_env("prod")
+    items = compile_values(resolved, placeholder_outputs(resolved))["secrets"]["items"]
+    assert {role_secret(role) for role in DATABASE_ROLES.values()} <= set(items)
+
+
+def test_rotation_changes_only_that_secrets_version() -> None:
+    resolved = resolved_env("prod")
+    infra = placeholder_outputs(resolved)
+    before = compile_values(resolved, infra)["secrets"]["items"]
+    rotated = dataclasses.replace(infra, secret_versions={"anon-key": "8f14e45f-ea4e-4a6b-9c1b-2c3d4e5f6a7b"})
+    after = compile_values(resolved, rotated)["secrets"]["items"]
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"anon-key"}
+
+
+def test_waf_without_acl_is_refused() -> None:
+    resolved = resolved_env("prod")
+    assert resolved.config.security.waf.enabled
+    infra = dataclasses.replace(placeholder_outputs(resolved), waf_acl_arn=None)
+    with pytest.raises(EngineError, match="WAF"):
+        compile_values(resolved, infra)
+
+
+def test_compile_is_deterministic() -> None:
+    resolved = resolved_env("staging")
+    infra = placeholder_outputs(resolved)
+    assert compile_values(resolved, infra) == compile_values(resolved, infra)
