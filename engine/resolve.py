@@ -76,6 +76,7 @@ class StateLocation:
 class Resolved:
     config: Config
     prefix: str
+    partition: str
     names: Mapping[str, str]
     tags: Mapping[str, str]
     zones: tuple[str, ...] | None
@@ -118,6 +119,7 @@ def resolve(config: Config) -> Resolved:
     return Resolved(
         config=config,
         prefix=prefix,
+        partition=partition_of(region),
         names=names,
         tags=dict(sorted(tags.items())),
         zones=config.network.zone_names,
@@ -133,6 +135,15 @@ def resolve(config: Config) -> Resolved:
             environment=project.environment,
         ),
     )
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
 
 
 def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:

@@ -16,6 +16,7 @@ from engine.config.model.cluster import KUBERNETES_VERSIONS
 from engine.config.model.network import LOG_RETENTION_DAYS
 from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX
 
+ACCOUNT = "123456789012"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
 ENDPOINTS = ("autoscaling", "ec2", "ecr.api", "ecr.dkr", "eks", "eks-auth", "elasticloadbalancing", "kms",
              "logs", "monitoring", "secretsmanager", "sns", "ssm", "sts")
@@ -103,6 +104,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     project: dict[str, Any] = {
         "name": draw(dns_label(2, NAME_MAX)),
         "environment": draw(dns_label(2, ENVIRONMENT_MAX)),
+        "account_id": ACCOUNT,
         "region": region,
     }
     optional(project, "tier", "production" if production else "non-production", production or draw(st.booleans()))
@@ -151,7 +153,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     optional(storage, "upload_size_limit_mb", draw(st.integers(1, 5120)), draw(st.booleans()))
 
     security: dict[str, Any] = {
-        "certificate_arn": f"arn:aws:acm:{region}:123456789012:certificate/0f2b6c1e-2a6d-4b8a-9d3e-5c7f1a2b3c4d",
+        "certificate_arn": f"arn:aws:acm:{region}:{ACCOUNT}:certificate/0f2b6c1e-2a6d-4b8a-9d3e-5c7f1a2b3c4d",
     }
     optional(security, "ingress_cidrs", draw(st.sampled_from([["0.0.0.0/0"], ["203.0.113.0/24", "10.0.0.0/8"]])),
              draw(st.booleans()))

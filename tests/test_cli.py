@@ -39,7 +39,7 @@ def test_show_origin_names_the_overlay(capsys: pytest.CaptureFixture[str], monke
     out = capsys.readouterr().out
     assert "  tier: production  # environments/prod.yaml:7" in out
     assert "  environment: prod  # named after environments/prod.yaml" in out
-    assert "  region: eu-west-1  # supabase.yaml:9" in out
+    assert "  region: eu-west-1  # supabase.yaml:10" in out
     assert "  kms_rotation_days: 365  # supabase.yaml" in out
     assert "  zone_names: null  # default" in out
 

@@ -119,12 +119,16 @@ def _windows_overlap(backup: str, maintenance: str) -> bool:
 
 
 @rule
-def _certificate_region(config: Config) -> Iterator[Violation]:
-    region = str(config.security.certificate_arn).split(":")[3]
+def _certificate(config: Config) -> Iterator[Violation]:
+    _, _, _, region, account, _ = str(config.security.certificate_arn).split(":", 5)
     if region != config.project.region:
         yield Violation(("security", "certificate_arn"),
                         f"the certificate is in {region} but the load balancer is in {config.project.region}",
                         f"issue or import the certificate in ACM in {config.project.region}")
+    if account != config.project.account_id:
+        yield Violation(("security", "certificate_arn"),
+                        f"the certificate belongs to account {account}, not {config.project.account_id}",
+                        "a load balancer can only use certificates of its own account")
 
 
 def registry_of(repository: str) -> str:

@@ -71,6 +71,8 @@ def _problem(merged: Merged, error: ErrorDetails) -> Problem:
         message = error["msg"][0].lower() + error["msg"][1:]
         if not isinstance(value, dict | list):
             message += f" (got {value!r})"
+        if kind == "string_type" and isinstance(value, int | float | bool):
+            hint = "quote the value so that YAML reads it as text"
     if path in merged.derived:
         hint = f"the environment is named after the file {merged.entry}; rename the file or set project.environment"
     return Problem(locate(merged, path), dotted(path), message, hint)

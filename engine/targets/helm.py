@@ -10,8 +10,8 @@ The chart owns the templates; this module owns the *shape* of the values (the py
   auth settings, CIDRs, secret names);
 * `InfraOutputs`: the few facts only the Terraform stacks know (the RDS endpoint, IAM role and
   WAF ARNs, the RDS-managed master secret). Terraform's `helm_release` passes the real ones;
-  `placeholder_outputs` gives deterministic, clearly fake ones (account 000000000000, host names
-  under `.invalid`-style placeholders) for the review copy rendered by `synth`.
+  `placeholder_outputs` derives what it can from the config and marks what AWS assigns at
+  creation with the word `placeholder`, for the review copy rendered by `synth`.
 
 Secret *values* never appear here: the values only name Secrets Manager entries, which
 External Secrets syncs into Kubernetes Secrets. Each synced Secret is named
@@ -42,7 +42,6 @@ from engine.targets.terraform.identities import EXTERNAL_SECRETS, STORAGE, SUPAB
 NAMESPACE = SUPABASE_NAMESPACE
 BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{engine.__version__}"
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-PLACEHOLDER_ACCOUNT = "000000000000"
 DEFAULT_SECRET_VERSION = "v0"
 
 # Login role of each component that connects to the database. Each API-facing service has its own
@@ -276,23 +275,25 @@ class InfraOutputs:
 def placeholder_outputs(resolved: Resolved) -> InfraOutputs:
     """Deterministic stand-ins for the review copy rendered before any stack exists.
 
-    Names derivable from `resolved.names` are the real ones (bucket, log bucket, role names);
-    what AWS assigns (account id, endpoint suffix, ARN suffixes) is visibly fake: account
-    000000000000 and the word `placeholder`.
+    Names derivable from the config are the real ones (bucket, log bucket, role ARNs); what AWS
+    assigns at creation (the database endpoint's suffix, ARN suffixes) carries the word
+    `placeholder`. Terraform's release of the chart passes the real values.
     """
     region = resolved.config.project.region
     prefix = resolved.prefix
-    account = PLACEHOLDER_ACCOUNT
+    account = f"{resolved.partition}:{{service}}:{region}:{resolved.config.project.account_id}"
+    iam = f"arn:{resolved.partition}:iam::{resolved.config.project.account_id}"
     waf = resolved.config.security.waf.enabled
     return InfraOutputs(
         region=region,
         database_host=f"{resolved.names['database']}.placeholder.{region}.rds.amazonaws.com",
         database_port=5432,
         storage_bucket=resolved.names["storage_bucket"],
-        storage_role_arn=f"arn:aws:iam::{account}:role/{prefix}-{STORAGE.role_suffix}",
-        rds_master_secret_arn=f"arn:aws:secretsmanager:{region}:{account}:secret:rds!db-placeholder",
+        storage_role_arn=f"{iam}:role/{prefix}-{STORAGE.role_suffix}",
+        rds_master_secret_arn="arn:" + account.format(service="secretsmanager") + ":secret:rds!db-placeholder",
         access_log_bucket=resolved.names["log_bucket"],
-        waf_acl_arn=f"arn:aws:wafv2:{region}:{account}:regional/webacl/{prefix}-api/placeholder" if waf else None,
+        waf_acl_arn=("arn:" + account.format(service="wafv2") + f":regional/webacl/{prefix}-api/placeholder"
+                     if waf else None),
     )
 
 

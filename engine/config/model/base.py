@@ -62,6 +62,7 @@ Hostname = Annotated[str, Pattern(
     "a DNS host name",
     "write a fully qualified lowercase name such as api.example.com",
 )]
+AccountId = Annotated[str, Pattern(r"[0-9]{12}", "an AWS account ID", "12 digits in quotes, such as '123456789012'")]
 AwsRegion = Annotated[str, Pattern(
     r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]",
     "an AWS region",

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from engine.config.model.base import AwsRegion, DnsLabel, Section, invalid
+from engine.config.model.base import AccountId, AwsRegion, DnsLabel, Section, invalid
 
 # Derived names are `<name>-<environment>-<suffix>`; resolve checks them against AWS limits,
 # and these bounds keep the longest of them (the load balancer's, 32 characters) in range.
@@ -46,6 +46,11 @@ class Project(Section):
         min_length=2, max_length=ENVIRONMENT_MAX,
         description="Environment name; defaults to the entry file's name (environments/prod.yaml -> prod).",
         examples=["prod"],
+    )]
+    account_id: Annotated[AccountId, Field(
+        description="The AWS account to deploy into (quoted: 12 digits). Every ARN in the output is "
+        "derived from it, and apply refuses to run with credentials of another account.",
+        examples=["123456789012"],
     )]
     region: Annotated[AwsRegion, Field(description="AWS region for every resource.", examples=["eu-west-1"])]
     tier: Literal["production", "non-production"] = Field(
