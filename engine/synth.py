@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 from engine.checks.terraform import check_terraform
 from engine.config import load_config
 from engine.errors import EngineError
+from engine.manifest import ordered, read_manifest
 from engine.resolve import Resolved, resolve
 from engine.targets.terraform.app import synthesize
 from engine.write import replace_directory
@@ -82,7 +83,8 @@ def check(config: Path, progress: Progress = lambda _: None) -> tuple[StackSumma
 def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[StackSummary, ...]:
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
-    manifest, stacks = read_stacks(terraform)
+    entries = ordered(read_manifest(terraform / "manifest.json"))
+    stacks = read_stacks(terraform)
     progress(f"  checking {len(stacks)} stacks")
     findings = check_terraform(stacks)
     if findings:
@@ -93,33 +95,16 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[St
         )
     return tuple(
         StackSummary(
-            name=name,
-            resources=sum(len(v) for v in stacks[name].get("resource", {}).values()),
-            data_sources=sum(len(v) for v in stacks[name].get("data", {}).values()),
-            depends_on=tuple(manifest["stacks"][name].get("dependencies", ())),
+            name=entry.name,
+            resources=sum(len(v) for v in stacks[entry.name].get("resource", {}).values()),
+            data_sources=sum(len(v) for v in stacks[entry.name].get("data", {}).values()),
+            depends_on=tuple(sorted(entry.dependencies)),
         )
-        for name in stack_order(manifest)
+        for entry in entries
     )
 
 
-def read_stacks(terraform: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The manifest and each stack's parsed cdk.tf.json."""
-    manifest: dict[str, Any] = json.loads((terraform / "manifest.json").read_text())
-    stacks = {
-        name: json.loads((terraform / entry["synthesizedStackPath"]).read_text())
-        for name, entry in manifest["stacks"].items()
-    }
-    return manifest, stacks
-
-
-def stack_order(manifest: Mapping[str, Any]) -> list[str]:
-    """Stacks in dependency order (dependencies first), ties broken by name for stable output."""
-    pending = {name: set(entry.get("dependencies", ())) for name, entry in manifest["stacks"].items()}
-    order: list[str] = []
-    while pending:
-        ready = sorted(name for name, deps in pending.items() if deps <= set(order))
-        if not ready:
-            raise EngineError(f"the stacks depend on each other in a cycle: {', '.join(sorted(pending))}")
-        order.append(ready[0])
-        del pending[ready[0]]
-    return order
+def read_stacks(terraform: Path) -> dict[str, dict[str, Any]]:
+    """Each stack's parsed cdk.tf.json, in dependency order."""
+    return {entry.name: json.loads((terraform / entry.synthesized_path).read_text())
+            for entry in ordered(read_manifest(terraform / "manifest.json"))}

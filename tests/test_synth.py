@@ -10,7 +10,6 @@ import pytest
 from engine import synth
 from engine.checks.terraform import Finding
 from engine.cli import main
-from engine.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "environments" / "dev.yaml"
@@ -69,11 +68,3 @@ def test_invalid_config_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
 def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(PROD)]) == 0
     assert "3 stacks pass every invariant" in capsys.readouterr().out
-
-
-def test_stack_order_is_topological_and_stable() -> None:
-    manifest = {"stacks": {"c": {"dependencies": ["a", "b"]}, "b": {"dependencies": ["a"]}, "a": {},
-                           "d": {"dependencies": []}}}
-    assert synth.stack_order(manifest) == ["a", "b", "c", "d"]
-    with pytest.raises(EngineError, match="cycle"):
-        synth.stack_order({"stacks": {"x": {"dependencies": ["y"]}, "y": {"dependencies": ["x"]}}})

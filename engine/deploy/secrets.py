@@ -1,0 +1,218 @@
+"""Fill the environment's Secrets Manager secrets that have no value yet.
+
+Terraform creates the secrets as empty, KMS-encrypted containers (the data stack); values
+never pass through Terraform, so they never land in its state. :func:`bootstrap_secrets` then
+gives every empty container a value, once:
+
+- ``random``: URL-safe random text of exactly the catalog's length (``secrets.token_urlsafe``,
+  6 bits per character);
+- ``jwt:<role>``: an HS256 JWT ``{"role": <role>, "iss": "supabase", "iat", "exp"}`` signed
+  with the environment's JWT secret, valid for 10 years like the anon and service keys of
+  Supabase's self-hosting guide (they are API keys, rotated by rotating the JWT secret);
+- ``external``: never generated; the report says which command sets it.
+
+A secret that already has a current version is never touched, so rerunning is a no-op and a
+value set by hand survives. Writes carry a ``ClientRequestToken`` derived from the secret's
+name: if two runs race, Secrets Manager accepts only the first initial value and the second run
+reads that one back instead of signing keys with a JWT secret that lost the race.
+
+Values never leave this module: reports hold names and states, nothing is logged, and
+botocore's wire-level debug logs (which would contain request and response bodies) are
+silenced while values are handled.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets as random_source
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+from botocore.exceptions import ClientError
+
+from engine.catalog import Secret
+from engine.deploy.aws import aws_errors, error_code
+from engine.errors import EngineError
+from engine.resolve import Resolved
+
+JWT_SECRET = "jwt-secret"  # the catalog name of the key that signs the jwt:<role> secrets
+JWT_ISSUER = "supabase"
+JWT_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+_TOKEN_NAMESPACE = uuid.UUID("6f1f0f8e-6a43-4b0c-9a55-2b1d3c9e7a10")
+# botocore loggers that write request or response bodies at DEBUG level.
+_WIRE_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.awsrequest", "botocore.httpsession")
+
+SecretState = Literal["set", "generated", "empty", "needs value", "missing container"]
+
+
+@dataclass(frozen=True)
+class SecretStatus:
+    """One secret's name and state; never its value.
+
+    ``state`` is ``set`` (had a value), ``generated`` (got one in this run), ``empty`` (no value
+    yet, ``apply`` will generate it), ``needs value`` (an ``external`` secret only the operator
+    can fill; ``hint`` says how) or ``missing container`` (Terraform has not created it yet).
+    """
+
+    name: str
+    kind: str
+    state: SecretState
+    hint: str | None = None
+
+    def render(self) -> str:
+        return f"{self.state:<17} {self.name}" + (f"\n  {self.hint}" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class SecretsReport:
+    secrets: tuple[SecretStatus, ...]
+
+    def with_state(self, state: SecretState) -> tuple[SecretStatus, ...]:
+        return tuple(s for s in self.secrets if s.state == state)
+
+    @property
+    def complete(self) -> bool:
+        """Every secret has a value (nothing missing or waiting for the operator)."""
+        return all(s.state in ("set", "generated") for s in self.secrets)
+
+    def render(self) -> str:
+        return "\n".join(s.render() for s in self.secrets)
+
+
+def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], float] = time.time) -> SecretsReport:
+    """Give every empty secret container of ``resolved`` a value; see the module docstring."""
+    found = {s.name: _lookup(client, resolved.secret_name(s)) for s in resolved.secrets}
+    jwt_name = resolved.names["secret_prefix"] + JWT_SECRET
+    outcome: dict[str, SecretStatus] = {}
+    signing_key: str | None = None
+    # The JWT secret first: the jwt:<role> secrets are signed with it.
+    for secret in sorted(resolved.secrets, key=lambda s: s.kind.startswith("jwt:")):
+        name = resolved.secret_name(secret)
+        status = outcome[secret.name] = _status(secret, name, found[secret.name])
+        if status.state != "empty":
+            continue
+        if secret.kind == "random":
+            value = random_text(secret.length)
+        elif secret.kind.startswith("jwt:"):
+            if found.get(JWT_SECRET) not in ("set", "empty"):
+                outcome[secret.name] = SecretStatus(name, secret.kind, "missing container",
+                                                    f"its signing key {jwt_name} is missing: run apply of the "
+                                                    "data stack first")
+                continue
+            if signing_key is None:  # read back what is stored, whoever stored it
+                signing_key = _read(client, jwt_name)
+            value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()))
+        else:
+            raise ValueError(f"unknown secret kind {secret.kind!r} of {secret.name}")  # a catalog bug
+        written = _put_initial(client, name, value)
+        outcome[secret.name] = SecretStatus(name, secret.kind, "generated" if written else "set")
+    return SecretsReport(tuple(outcome[s.name] for s in resolved.secrets))
+
+
+def secrets_status(client: Any, resolved: Resolved) -> list[SecretStatus]:
+    """Names and states of the environment's secrets, for ``supa-engine secrets status``.
+
+    Reads metadata only (DescribeSecret): no value is fetched.
+    """
+    return [_status(s, resolved.secret_name(s), _lookup(client, resolved.secret_name(s))) for s in resolved.secrets]
+
+
+def random_text(length: int) -> str:
+    """URL-safe random text of exactly ``length`` characters."""
+    if length <= 0:
+        raise ValueError("a random secret needs a positive length")
+    return random_source.token_urlsafe(length)[:length]
+
+
+def sign_jwt(role: str, key: str, *, issued_at: int) -> str:
+    """A Supabase API key: an HS256 JWT for ``role`` signed with the JWT secret ``key``."""
+    claims = {"role": role, "iss": JWT_ISSUER, "iat": issued_at, "exp": issued_at + JWT_LIFETIME_SECONDS}
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+# --- Secrets Manager calls -------------------------------------------------------------------------
+
+
+def _lookup(client: Any, name: str) -> Literal["set", "empty", "missing", "deleted"]:
+    """Whether the container exists and has a current value, from its metadata alone.
+
+    GetSecretValue answers ResourceNotFoundException both for a missing secret and for one
+    without a value, so DescribeSecret is asked instead: its version list says whether any
+    version carries the AWSCURRENT label.
+    """
+    with aws_errors(f"looking up secret {name}"):
+        try:
+            described = client.describe_secret(SecretId=name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return "missing"
+            raise
+    if described.get("DeletedDate") is not None:
+        return "deleted"
+    stages = described.get("VersionIdsToStages") or {}
+    return "set" if any("AWSCURRENT" in labels for labels in stages.values()) else "empty"
+
+
+def _status(secret: Secret, name: str, found: str) -> SecretStatus:
+    """What a lookup means for this kind of secret (before anything is generated)."""
+    if found == "missing":
+        return SecretStatus(name, secret.kind, "missing container",
+                            "missing container: run apply of the data stack first (Terraform creates it)")
+    if found == "deleted":
+        return SecretStatus(name, secret.kind, "missing container",
+                            f"scheduled for deletion: `aws secretsmanager restore-secret --secret-id {name}`, "
+                            "or wait for the deletion and apply the data stack again")
+    if found == "set":
+        return SecretStatus(name, secret.kind, "set")
+    if secret.kind == "external":
+        return SecretStatus(name, secret.kind, "needs value",
+                            f"needs a value from you ({secret.purpose}): aws secretsmanager put-secret-value "
+                            f"--secret-id {name} --secret-string file://{secret.name}.txt")
+    return SecretStatus(name, secret.kind, "empty", "`supa-engine apply` generates it")
+
+
+def _put_initial(client: Any, name: str, value: str) -> bool:
+    """Store the first value of ``name``; False if another run stored one first."""
+    token = str(uuid.uuid5(_TOKEN_NAMESPACE, f"initial:{name}"))
+    with _no_wire_logs(), aws_errors(f"storing the generated value of secret {name}"):
+        try:
+            client.put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceExistsException":  # same token, other value: a concurrent run won
+                return False
+            raise
+    return True
+
+
+def _read(client: Any, name: str) -> str:
+    with _no_wire_logs(), aws_errors(f"reading secret {name}"):
+        value = client.get_secret_value(SecretId=name).get("SecretString")
+    if not isinstance(value, str) or not value:
+        raise EngineError(f"Secret {name} holds no text value, so the API keys cannot be signed with it",
+                          hint=f"Store the JWT secret as text: aws secretsmanager put-secret-value --secret-id {name} "
+                          "--secret-string file://jwt-secret.txt")
+    return value
+
+
+@contextmanager
+def _no_wire_logs() -> Iterator[None]:
+    """Drop botocore's body-level debug records while a secret value is on the wire."""
+    drop = _DropAll()
+    loggers = [logging.getLogger(name) for name in _WIRE_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(drop)
+
+
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
