@@ -9,12 +9,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine import __version__
 from engine.errors import ConfigError, EngineError
+
+if TYPE_CHECKING:
+    from engine.deploy.plan import Action
 
 EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 3, 130
 
@@ -127,6 +130,64 @@ def check(file: Path) -> None:
 
     stacks = run(file, progress=_progress)
     click.echo(f"{file}: {len(stacks)} stacks pass every invariant")
+
+
+def _deploy_command(action: Action, summary: str) -> None:
+    @cli.command(name=action, help=summary)
+    @click.argument("file", type=FileArg)
+    @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
+                  help="Output root the config is synthesized into first.")
+    @click.option("--terraform-bin", help="Terraform or OpenTofu binary (default: terraform, then tofu, on PATH).")
+    @click.option("--yes", is_flag=True, help="Answer yes to every confirmation (for CI).")
+    @click.option("--dry-run", is_flag=True, help="Print the stacks and commands; touch nothing in AWS.")
+    @click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
+                  help="Required to destroy a production environment: its name.")
+    @FORMAT
+    def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
+                confirm_name: str | None, fmt: str) -> None:
+        from engine.deploy.plan import render_json, render_text
+        from engine.deploy.run import DeployOptions, deploy
+
+        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
+        report = deploy(file, options, ask=_ask, progress=_progress)
+        if fmt == "json":
+            click.echo(json.dumps(report.as_dict(), indent=2))
+        elif report.run is None:
+            click.echo(render_text(report.plan), nl=False)
+        else:
+            for outcome in report.run.stacks:
+                click.echo(f"{outcome.stack:<10} {outcome.status}")
+        if fmt == "json" and report.run is None:
+            click.echo(render_json(report.plan), nl=False, err=True)
+        if report.run is not None and report.run.declined:
+            raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
+
+
+_deploy_command("plan", "Synthesize, then show what Terraform would change in each stack.")
+_deploy_command("apply", "Synthesize, bootstrap state and secrets, and apply every stack in order.")
+_deploy_command("destroy", "Synthesize, then destroy every stack in reverse order (production needs --confirm).")
+
+
+@cli.group()
+def secrets() -> None:
+    """Secrets Manager values of an environment (names and states only, never values)."""
+
+
+@secrets.command("status")
+@click.argument("file", type=FileArg)
+def secrets_status(file: Path) -> None:
+    """List the environment's secrets and whether each has a value."""
+    from engine.deploy.secrets import status_of_config
+
+    for status in status_of_config(file):
+        click.echo(status.render())
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise EngineError(f"confirmation needed ({question}) but there is no terminal to ask",
+                          "pass --yes to run unattended")
+    return click.confirm(question, default=False)
 
 
 def _progress(message: str) -> None:

@@ -61,16 +61,18 @@ class ChecksFailed(EngineError):
 
 def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: None) -> list[SynthReport]:
     """Synthesize each config into `out/<environment>/`; stops at the first failure."""
-    reports = []
-    for path in configs:
-        resolved = resolve(load_config(path).config)
-        environment = resolved.config.project.environment
-        target = out / environment
-        progress(f"{path}: synthesizing {environment}")
-        stacks = replace_directory(target, partial(_build, resolved, progress=progress))
-        reports.append(SynthReport(config=str(path), environment=environment, directory=target, stacks=stacks))
-        progress(f"{path}: wrote {target}")
-    return reports
+    return [synth_one(path, out, progress)[1] for path in configs]
+
+
+def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tuple[Resolved, SynthReport]:
+    """Synthesize one config; also returns its resolved facts for the deploy that follows."""
+    resolved = resolve(load_config(path).config)
+    environment = resolved.config.project.environment
+    target = out / environment
+    progress(f"{path}: synthesizing {environment}")
+    stacks = replace_directory(target, partial(_build, resolved, progress=progress))
+    progress(f"{path}: wrote {target}")
+    return resolved, SynthReport(config=str(path), environment=environment, directory=target, stacks=stacks)
 
 
 def check(config: Path, progress: Progress = lambda _: None) -> tuple[StackSummary, ...]:

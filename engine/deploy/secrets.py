@@ -30,15 +30,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import jwt
 from botocore.exceptions import ClientError
 
 from engine.catalog import Secret
-from engine.deploy.aws import aws_errors, error_code
+from engine.config import load_config
+from engine.deploy.aws import aws_client, aws_errors, error_code
 from engine.errors import EngineError
-from engine.resolve import Resolved
+from engine.resolve import Resolved, resolve
 
 JWT_SECRET = "jwt-secret"  # the catalog name of the key that signs the jwt:<role> secrets
 JWT_ISSUER = "supabase"
@@ -216,3 +218,9 @@ def _no_wire_logs() -> Iterator[None]:
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
+
+
+def status_of_config(config: Path) -> list[SecretStatus]:
+    """`supa-engine secrets status FILE`: the environment's secrets and their states."""
+    resolved = resolve(load_config(config).config)
+    return secrets_status(aws_client("secretsmanager", resolved.config.project.region), resolved)

@@ -298,12 +298,14 @@ def run_plan(
     runner: Runner | None = None,
     confirm: Callable[[StackSummary], bool],
     progress: Callable[[str], None],
+    after_stack: Callable[[StackOutcome], None] = lambda _: None,
 ) -> RunReport:
     """Execute ``plan``; see the module docstring.
 
     ``confirm`` is asked once per stack whose plan has changes, after ``progress`` has been
     given the summary; returning False stops the run there (nothing more is applied, and the
-    report says ``declined``). For ``--yes`` the CLI passes ``lambda _: True``.
+    report says ``declined``). For ``--yes`` the CLI passes ``lambda _: True``. ``after_stack``
+    runs after each stack that was not declined (the secrets bootstrap hooks in there).
     Raises :class:`StackFailed` (or :class:`StateLocked`) at the first failing step.
     """
     run = runner if runner is not None else SubprocessRunner()
@@ -315,6 +317,7 @@ def run_plan(
         outcomes.append(outcome)
         if outcome.status == "declined":
             break
+        after_stack(outcome)
     outcomes += [StackOutcome(s.name, "not run") for s in plan.stacks[len(outcomes):]]
     return RunReport(plan.action, version, tuple(outcomes))
 

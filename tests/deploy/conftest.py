@@ -11,9 +11,11 @@ import pytest
 from psycopg import sql
 
 from engine.deploy.database import LOGIN_ROLES
+from tests.deploy.moto_server import aws, moto_endpoint
+from tests.deploy.stand_in_terraform import stand_in
 from tests.postgres import SUPERUSER, PostgresServer, postgres_server
 
-__all__ = ["postgres_server"]
+__all__ = ["aws", "moto_endpoint", "postgres_server", "stand_in"]
 
 #: Like the RDS master user: not a superuser, but CREATEROLE CREATEDB and owner of the database.
 MASTER_USER = "rds_master"

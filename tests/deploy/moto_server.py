@@ -2,7 +2,7 @@
 
 Usage in a test module::
 
-    from tests.deploy.moto_server import aws, moto_endpoint  # fixtures
+    def test_x(aws: AwsEnv) -> None:  # the fixtures come from tests/deploy/conftest.py
 
 ``moto_endpoint`` (session) starts moto's real HTTP server on 127.0.0.1 and a free port once.
 ``aws`` (per test) resets moto's state and sets the environment boto3 reads: the endpoint,

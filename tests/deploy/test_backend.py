@@ -20,9 +20,7 @@ from engine.deploy.aws import aws_client, http_status
 from engine.deploy.backend import TLS_STATEMENT_ID, ensure_state_bucket, tls_only_statement
 from engine.errors import EngineError
 from engine.resolve import StateLocation
-from tests.deploy.moto_server import AwsEnv, aws, closed_port, isolate_from_real_aws, moto_endpoint
-
-__all__ = ["aws", "moto_endpoint"]
+from tests.deploy.moto_server import AwsEnv, closed_port, isolate_from_real_aws
 
 LOCATION = StateLocation(bucket="acme-dev-tfstate-eu-west-1", region="eu-west-1", key_prefix="supa-engine",
                          environment="dev")

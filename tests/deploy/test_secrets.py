@@ -28,9 +28,7 @@ from engine.deploy.secrets import (
 )
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
-from tests.deploy.moto_server import AwsEnv, aws, closed_port, moto_endpoint
-
-__all__ = ["aws", "moto_endpoint"]
+from tests.deploy.moto_server import AwsEnv, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOLVED = resolve(load_config(ROOT / "environments" / "dev.yaml").config)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +33,9 @@ from engine.deploy.terraform import (
 from engine.errors import EngineError
 from engine.manifest import stack_order
 from engine.resolve import resolve
+from tests.deploy.stand_in_terraform import STAND_IN, StandIn
 
 ROOT = Path(__file__).resolve().parents[2]
-STAND_IN = Path(__file__).resolve().parent / "stand_in" / "terraform"
 CHAIN = {"network": [], "data": ["network"], "cluster": ["data"]}
 
 
@@ -55,43 +53,6 @@ def write_manifest(root: Path, dependencies: dict[str, list[str]]) -> Path:
     path = root / "manifest.json"
     path.write_text(json.dumps({"stacks": stacks, "version": "0.24.0"}, indent=2))
     return path
-
-
-@dataclass
-class StandIn:
-    """The stand-in terraform and what it recorded."""
-
-    binary: str
-    log: Path
-    monkeypatch: pytest.MonkeyPatch
-    progress: list[str] = field(default_factory=list)
-
-    def calls(self) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-    def commands(self) -> list[tuple[str, str]]:
-        """(stack, subcommand) of every invocation that is not an event line."""
-        return [(c["stack"], c["argv"][0]) for c in self.calls() if "event" not in c and c["argv"][0] != "version"]
-
-    def events(self, event: str) -> list[dict[str, Any]]:
-        return [c for c in self.calls() if c.get("event") == event]
-
-    def set(self, **variables: str) -> None:
-        for key, value in variables.items():
-            self.monkeypatch.setenv(f"STAND_IN_TF_{key.upper()}", value)
-
-
-@pytest.fixture
-def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandIn:
-    log = tmp_path / "stand-in-calls.jsonl"
-    monkeypatch.setenv("STAND_IN_TF_LOG", str(log))
-    for name in ("VERSION", "CHANGES", "FAIL", "LOCKED", "HANG"):
-        monkeypatch.delenv(f"STAND_IN_TF_{name}", raising=False)
-    # `#!/usr/bin/env python3` finds this interpreter first: no shim start-up cost per call.
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    return StandIn(str(STAND_IN), log, monkeypatch)
 
 
 def run(stand_in: StandIn, manifest: Path, action: Any = "apply", *, answer: bool = True,

@@ -1,0 +1,126 @@
+"""`plan`, `apply` and `destroy`: synthesize, bootstrap, then run Terraform stack by stack.
+
+Every action starts from a fresh synthesis of the config, so what runs is never a stale
+`out/`. Then, in order: the production destroy guard, the Terraform binary, the AWS account
+check (credentials of another account are refused before anything changes), the state bucket
+(created only after a yes), and the stacks. During `apply`, the secrets bootstrap runs right
+after the data stack, which creates the empty secret containers, and before the cluster and
+workloads stacks whose pods read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.deploy.aws import aws_client, aws_errors
+from engine.deploy.backend import BackendReport, ensure_state_bucket
+from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy
+from engine.deploy.secrets import SecretsReport, bootstrap_secrets
+from engine.deploy.terraform import Runner, RunReport, StackOutcome, StackSummary, find_terraform, run_plan
+from engine.errors import EngineError
+from engine.resolve import Resolved
+from engine.synth import synth_one
+
+SECRETS_AFTER = "data"  # the stack that creates the secret containers
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    action: Action
+    out: Path
+    terraform_bin: str | None = None
+    yes: bool = False
+    dry_run: bool = False
+    confirm: str | None = None  # the environment name, required to destroy production
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    environment: str
+    plan: DeployPlan
+    backend: BackendReport | None = None
+    secrets: SecretsReport | None = None
+    run: RunReport | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "action": self.plan.action,
+            "dry_run": self.run is None,
+            "order": list(self.plan.order),
+            "backend": None if self.backend is None else {
+                "bucket": self.backend.bucket, "state": self.backend.state, "changes": list(self.backend.changes)},
+            "secrets": None if self.secrets is None else [
+                {"name": s.name, "state": s.state} for s in self.secrets.secrets],
+            "stacks": None if self.run is None else [
+                {"name": o.stack, "status": o.status} for o in self.run.stacks],
+        }
+
+
+def deploy(
+    config: Path,
+    options: DeployOptions,
+    *,
+    ask: Callable[[str], bool],
+    progress: Callable[[str], None],
+    runner: Runner | None = None,
+) -> DeployReport:
+    """Run `options.action` for one config; `ask` gets yes/no questions unless `options.yes`."""
+    terraform = (options.terraform_bin or "terraform") if options.dry_run else find_terraform(options.terraform_bin)
+    resolved, synthesized = synth_one(config, options.out, progress)
+    if options.action == "destroy":
+        guard_destroy(resolved, options.confirm)
+    plan = build_plan(options.action, synthesized.directory / "terraform" / "manifest.json", terraform)
+    environment = resolved.config.project.environment
+    if options.dry_run:
+        return DeployReport(environment, plan)
+
+    confirmed: Callable[[str], bool] = (lambda _: True) if options.yes else ask
+    check_account(resolved)
+    backend = _state_bucket(resolved, confirmed, progress)
+    secrets: list[SecretsReport] = []
+
+    def after_stack(outcome: StackOutcome) -> None:
+        if options.action == "apply" and outcome.stack == SECRETS_AFTER:
+            secrets.append(_bootstrap_secrets(resolved, progress))
+
+    def confirm_stack(summary: StackSummary) -> bool:
+        return confirmed(f"{options.action} stack {summary.stack}: {summary.render()} - go ahead?")
+
+    run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack)
+    return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run)
+
+
+def check_account(resolved: Resolved) -> None:
+    """Refuse credentials of another account than `project.account_id` before anything changes."""
+    expected = resolved.config.project.account_id
+    with aws_errors("checking which AWS account the credentials belong to"):
+        actual = aws_client("sts", resolved.config.project.region).get_caller_identity()["Account"]
+    if actual != expected:
+        raise EngineError(f"the AWS credentials belong to account {actual}, but this config deploys to {expected}",
+                          "switch AWS_PROFILE (or credentials) to the account in project.account_id")
+
+
+def _state_bucket(resolved: Resolved, confirmed: Callable[[str], bool],
+                  progress: Callable[[str], None]) -> BackendReport:
+    s3 = aws_client("s3", resolved.state.region)
+    report = ensure_state_bucket(s3, resolved.state, create=False)
+    if report.state == "would create":
+        if not confirmed(f"create the Terraform state bucket {report.bucket} in {report.region}?"):
+            raise EngineError("the state bucket is needed and was not created", "rerun and answer yes, or pass --yes")
+        report = ensure_state_bucket(s3, resolved.state, create=True)
+    progress(report.render())
+    return report
+
+
+def _bootstrap_secrets(resolved: Resolved, progress: Callable[[str], None]) -> SecretsReport:
+    report = bootstrap_secrets(aws_client("secretsmanager", resolved.config.project.region), resolved)
+    progress("secrets:\n" + report.render())
+    missing = report.with_state("missing container")
+    if missing:
+        raise EngineError(f"{len(missing)} secret container(s) are missing after the data stack was applied: "
+                          f"{', '.join(s.name for s in missing)}", "check the data stack's plan output")
+    return report

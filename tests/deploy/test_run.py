@@ -1,0 +1,124 @@
+"""`supa-engine plan/apply/destroy` end to end: real synthesis, moto's HTTP server for AWS, and
+the stand-in terraform (tests/deploy/stand_in/terraform, NOT Terraform) for the stacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+
+from engine.cli import main
+from engine.config import load_config
+from engine.resolve import resolve
+from tests.deploy.moto_server import AwsEnv
+from tests.deploy.stand_in_terraform import STAND_IN, StandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT / "environments" / "dev.yaml"
+PROD = ROOT / "environments" / "prod.yaml"
+RESOLVED = resolve(load_config(DEV).config)
+REGION = RESOLVED.config.project.region
+
+
+def _containers() -> None:
+    """What the data stack creates: empty secret containers."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    for secret in RESOLVED.secrets:
+        client.create_secret(Name=RESOLVED.secret_name(secret))
+
+
+def _run(tmp_path: Path, *args: str, config: Path = DEV) -> int:
+    return main([*args, "--out", str(tmp_path / "out"), "--terraform-bin", str(STAND_IN), str(config)])
+
+
+def _bucket_exists() -> bool:
+    names = [b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]]
+    return RESOLVED.state.bucket in names
+
+
+def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_terraform(
+    tmp_path: Path, aws: AwsEnv, stand_in: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _containers()
+    assert _run(tmp_path, "apply", "--yes", "--format", "json") == 0
+    captured = capsys.readouterr()
+    report: dict[str, Any] = json.loads(captured.out)
+    stacks = [s["name"] for s in report["stacks"]]
+    assert stacks[:3] == ["network", "data", "cluster"]
+    assert {s["status"] for s in report["stacks"]} == {"applied"}
+    assert report["backend"]["state"] == "created" and _bucket_exists()
+    states = {s["name"]: s["state"] for s in report["secrets"]}
+    assert states["acme-dev/jwt-secret"] == "generated"
+    assert states["acme-dev/smtp-password"] == "needs value"
+    # the applies ran stack after stack, each of its own saved plan
+    assert [stack for stack, command in stand_in.commands() if command == "apply"] == stacks
+    # the anon key is signed with the generated JWT secret
+    client = boto3.client("secretsmanager", region_name=REGION)
+    key = client.get_secret_value(SecretId="acme-dev/jwt-secret")["SecretString"]
+    anon = client.get_secret_value(SecretId="acme-dev/anon-key")["SecretString"]
+    assert jwt.decode(anon, key, algorithms=["HS256"])["role"] == "anon"
+    assert key not in captured.out + captured.err
+
+
+def test_second_apply_changes_no_secret_with_stand_in_terraform(
+    tmp_path: Path, aws: AwsEnv, stand_in: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _containers()
+    assert _run(tmp_path, "apply", "--yes") == 0
+    capsys.readouterr()
+    assert _run(tmp_path, "apply", "--yes", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {s["state"] for s in report["secrets"]} == {"set", "needs value"}
+    assert main(["secrets", "status", str(DEV)]) == 0
+    out = capsys.readouterr().out
+    assert "set               acme-dev/jwt-secret" in out and "generated" not in out
+
+
+def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(tmp_path, "apply", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out or \
+        "apply: 3 stack(s) in this order: network -> data -> cluster" in out
+    assert stand_in.calls() == [] and not _bucket_exists()
+
+
+def test_production_destroy_needs_its_name_with_stand_in_terraform(
+    tmp_path: Path, aws: AwsEnv, stand_in: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(tmp_path, "destroy", "--yes", config=PROD) == 1
+    assert "pass --confirm prod" in capsys.readouterr().err
+    assert stand_in.calls() == []
+    assert _run(tmp_path, "destroy", "--yes", "--confirm", "prod", config=PROD) == 0
+    destroyed = [stack for stack, command in stand_in.commands() if command == "apply"]
+    assert destroyed[-3:] == ["cluster", "data", "network"]
+
+
+def test_credentials_of_another_account_are_refused(
+    tmp_path: Path, aws: AwsEnv, stand_in: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(f"extends: {DEV}\nproject:\n  account_id: '210987654321'\nsecurity:\n  certificate_arn: "
+                     "arn:aws:acm:eu-west-1:210987654321:certificate/0f2b6c1e-2a6d-4b8a-9d3e-5c7f1a2b3c4d\n")
+    assert _run(tmp_path, "apply", "--yes", config=other) == 1
+    assert "belong to account 123456789012, but this config deploys to 210987654321" in capsys.readouterr().err
+    assert stand_in.calls() == [] and not _bucket_exists()
+
+
+def test_no_terminal_and_no_yes_asks_for_yes(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(tmp_path, "apply") == 1
+    assert "pass --yes to run unattended" in capsys.readouterr().err
+    assert not _bucket_exists()
+
+
+def test_missing_terraform_fails_before_synthesis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["apply", "--yes", "--out", str(tmp_path / "out"), str(DEV)]) == 1
+    assert "terraform" in capsys.readouterr().err.lower()
+    assert not (tmp_path / "out").exists()
