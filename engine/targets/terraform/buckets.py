@@ -15,6 +15,7 @@ prefix.
 
 from __future__ import annotations
 
+from cdktn_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -41,6 +42,14 @@ from engine.targets.terraform.base import BaseStack
 
 ABORT_MULTIPART_DAYS = 7
 LOG_PREFIX = "s3-access/"
+ALB_LOG_PREFIX = "alb/"  # charts/supabase: ingress access logs go to alb/<prefix>/
+# Regions that existed before August 2022 deliver ALB logs from a per-Region ELB account.
+ELB_ACCOUNT_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1",
+    "me-south-1", "sa-east-1", "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
+})
 
 
 def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
@@ -68,9 +77,24 @@ def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
         principals=[iam.principal("Service", "logging.s3.amazonaws.com")],
         conditions=[iam.condition("ArnLike", "aws:SourceArn", storage.arn),
                     iam.condition("StringEquals", "aws:SourceAccount", stack.account_id)])
-    _policy(stack, "log_bucket", logs, [delivery])
+    _policy(stack, "log_bucket", logs, [delivery, *alb_log_delivery(stack, logs.arn)])
     _policy(stack, "storage_bucket", storage, [])
     return storage
+
+
+def alb_log_delivery(stack: BaseStack, log_bucket_arn: str) -> list[iam.Statement]:
+    """Let Elastic Load Balancing write the API load balancer's access logs (`alb/<prefix>/`).
+
+    The chart's Ingress asks the load balancer controller for access logs under that prefix.
+    Regions launched since August 2022 deliver as the `logdelivery.elasticloadbalancing`
+    service principal; older Regions deliver from the Region's ELB account
+    (`aws_elb_service_account`), so those get both principals.
+    """
+    resource = f"{log_bucket_arn}/{ALB_LOG_PREFIX}{stack.resolved.prefix}/AWSLogs/{stack.account_id}/*"
+    principals = [iam.principal("Service", "logdelivery.elasticloadbalancing.amazonaws.com")]
+    if stack.region in ELB_ACCOUNT_REGIONS:
+        principals.append(iam.principal("AWS", DataAwsElbServiceAccount(stack, "elb_service_account").arn))
+    return [iam.allow("LoadBalancerAccessLogDelivery", ["s3:PutObject"], [resource], principals=principals)]
 
 
 def _encryption(stack: BaseStack, id_: str, bucket: S3Bucket, key: KmsKey | None) -> None:

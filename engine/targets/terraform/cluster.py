@@ -130,7 +130,9 @@ class ClusterStack(BaseStack):
             identities.STORAGE: make(identities.STORAGE,
                                      statements=irsa.storage_statements(data.storage_bucket.arn, key_arn)),
             identities.EXTERNAL_SECRETS: make(identities.EXTERNAL_SECRETS,
-                                              statements=irsa.external_secrets_statements(self, key_arn)),
+                                              statements=irsa.external_secrets_statements(
+                                                  self, key_arn,
+                                                  data.database.instance.master_user_secret.get(0).secret_arn)),
             identities.CLUSTER_AUTOSCALER: make(identities.CLUSTER_AUTOSCALER,
                                                 statements=irsa.cluster_autoscaler_statements(self)),
             identities.LOAD_BALANCER_CONTROLLER: make(

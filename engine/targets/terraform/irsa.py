@@ -44,12 +44,16 @@ def storage_statements(bucket_arn: str, key_arn: str) -> list[iam.Statement]:
     ]
 
 
-def external_secrets_statements(stack: BaseStack, key_arn: str) -> list[iam.Statement]:
-    """External Secrets: read this platform's secrets (by name prefix) and decrypt them."""
+def external_secrets_statements(stack: BaseStack, key_arn: str, master_secret_arn: str) -> list[iam.Statement]:
+    """External Secrets: read this platform's secrets (by name prefix) and decrypt them.
+
+    The RDS-managed master secret (`rds!db-...`, encrypted with the same data key) is outside the
+    prefix; it is read by exact ARN for the chart's database bootstrap hook.
+    """
     prefix = stack.resolved.names["secret_prefix"]
     return [
         iam.allow("ReadPlatformSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                  [stack.arn("secretsmanager", f"secret:{prefix}*")]),
+                  [stack.arn("secretsmanager", f"secret:{prefix}*"), master_secret_arn]),
         iam.allow("DecryptPlatformSecrets", ["kms:Decrypt"], [key_arn],
                   conditions=[iam.condition("StringEquals", "kms:ViaService", stack.service_host("secretsmanager"))]),
     ]

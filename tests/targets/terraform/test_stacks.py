@@ -27,7 +27,7 @@ def statements(out: Synthesized, stack: str, document: str) -> list[dict[str, An
 
 def test_stacks_and_dependency_order(env: Synthesized) -> None:
     stacks = env.manifest["stacks"]
-    assert set(stacks) == {"network", "data", "cluster"}
+    assert set(stacks) == {"network", "data", "cluster", "workloads"}
     assert stacks["network"]["dependencies"] == []
     assert stacks["data"]["dependencies"] == ["network"]
     assert sorted(stacks["cluster"]["dependencies"]) == ["data", "network"]

@@ -1,0 +1,111 @@
+"""Argo CD Applications for `delivery.mode: argocd`: the cluster pulls, Terraform never reaches in.
+
+In this mode there is no workloads stack, so Terraform needs no network reach to the EKS API.
+Argo CD, running in the cluster, installs what the workloads stack installs in `helm` mode:
+
+* the four platform controllers, from their upstream chart repositories at the same pinned
+  versions and with the same values (`engine.targets.platform`). Their IRSA role ARNs are
+  deterministic (`arn:<partition>:iam::<account_id>:role/<prefix>-<suffix>`), and the load
+  balancer controller finds its VPC by its `Name` tag, so nothing here waits for Terraform;
+* charts/supabase, from the synthesized output committed to `delivery.argocd.repo_url` at
+  `delivery.argocd.path` (for example `out/prod`): the chart at `<path>/charts/supabase`, its
+  values at `<path>/helm/values.yaml` (a value file outside the chart directory but inside the
+  repository, which Argo CD allows).
+
+Namespaces: `supabase` and `external-secrets` are created by Argo CD (`CreateNamespace=true`)
+with the restricted Pod Security Standard labels as managed namespace metadata, the same labels
+the workloads stack's namespaces chart sets; kube-system exists already.
+
+Ordering: sync waves put the controllers (wave -1) before the chart (wave 0) when the
+Applications are themselves synced by a parent (app of apps); applied directly, the chart's
+Application retries with back-off until the External Secrets CRDs exist. The controllers' CRDs
+are applied server-side (ESO's CRDs exceed the client-side annotation limit).
+
+Pure functions of `Resolved`: the caller writes them to `kubernetes/argocd-application.yaml`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import EngineError
+from engine.resolve import Resolved
+from engine.targets import platform
+from engine.targets.terraform.identities import SUPABASE_NAMESPACE
+
+API_VERSION = "argoproj.io/v1alpha1"
+ARGOCD_NAMESPACE = "argocd"
+PROJECT = "default"
+CHART_DIR = "charts/supabase"
+VALUES_FILE = "../../helm/values.yaml"  # relative to the chart: <path>/helm/values.yaml
+WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
+RETRY = {"limit": 10, "backoff": {"duration": "30s", "factor": 2, "maxDuration": "10m"}}
+
+
+def application(resolved: Resolved) -> dict[str, Any]:
+    """The Application for charts/supabase, read from the synthesized output in Git."""
+    argocd = _settings(resolved)
+    path = argocd.path.strip("/")
+    return _application(
+        resolved, name=f"{resolved.prefix}-supabase", namespace=SUPABASE_NAMESPACE, wave=0,
+        source={"repoURL": argocd.repo_url, "targetRevision": argocd.revision, "path": f"{path}/{CHART_DIR}",
+                "helm": {"releaseName": "supabase", "valueFiles": [VALUES_FILE]}},
+        labels=platform.pss_labels())
+
+
+def controller_applications(resolved: Resolved) -> list[dict[str, Any]]:
+    """One Application per platform controller, from its upstream chart repository."""
+    _settings(resolved)
+    labels = {ns.name: ns.labels for ns in platform.namespaces()}
+    releases = platform.controllers(
+        resolved, role_arn=lambda account: platform.deterministic_role_arn(resolved, account), vpc_id=None)
+    return [
+        _application(
+            resolved, name=f"{resolved.prefix}-{release.name}", namespace=release.namespace, wave=-1,
+            source={"repoURL": release.chart.repository, "chart": release.chart.chart,
+                    "targetRevision": release.chart.version,
+                    "helm": {"releaseName": release.name, "valuesObject": release.values}},
+            labels=labels.get(release.namespace), server_side=release.needs_crds)
+        for release in releases
+    ]
+
+
+def applications(resolved: Resolved) -> list[dict[str, Any]]:
+    """Every Application of the environment, controllers first."""
+    return [*controller_applications(resolved), application(resolved)]
+
+
+def _settings(resolved: Resolved) -> Any:
+    delivery = resolved.config.delivery
+    if delivery.mode != "argocd" or delivery.argocd is None:
+        raise EngineError("Argo CD Applications exist only with delivery.mode: argocd and delivery.argocd set",
+                          "set delivery.mode: argocd and delivery.argocd.repo_url/path")
+    return delivery.argocd
+
+
+def _application(resolved: Resolved, *, name: str, namespace: str, wave: int, source: dict[str, Any],
+                 labels: dict[str, str] | None, server_side: bool = False) -> dict[str, Any]:
+    options = ["CreateNamespace=true" if labels is not None else "CreateNamespace=false", "PruneLast=true"]
+    if server_side:
+        options.append("ServerSideApply=true")
+    sync: dict[str, Any] = {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options,
+                            "retry": RETRY}
+    if labels is not None:
+        sync["managedNamespaceMetadata"] = {"labels": dict(labels)}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Application",
+        "metadata": {
+            "name": name,
+            "namespace": ARGOCD_NAMESPACE,
+            "labels": {"app.kubernetes.io/part-of": "supa-engine", "supa-engine/environment": resolved.prefix},
+            "annotations": {WAVE_ANNOTATION: str(wave)},
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": PROJECT,
+            "source": source,
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+            "syncPolicy": sync,
+        },
+    }
