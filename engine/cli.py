@@ -116,10 +116,12 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
         click.echo(json.dumps({"environments": [r.as_dict() for r in reports]}, indent=2))
         return
     for report in reports:
-        click.echo(f"{report.environment}: {report.directory}/terraform")
+        click.echo(f"{report.environment}: {report.directory}")
         for stack in report.stacks:
             after = f" (after {', '.join(stack.depends_on)})" if stack.depends_on else ""
-            click.echo(f"  {stack.name:<10} {stack.resources:>4} resources {stack.data_sources:>4} data sources{after}")
+            click.echo(f"  terraform/{stack.name:<10} {stack.resources:>4} resources {stack.data_sources:>3} data "
+                       f"sources{after}")
+        click.echo(f"  kubernetes/manifests.yaml {report.kubernetes_objects:>4} objects (values in helm/values.yaml)")
 
 
 @cli.command()
@@ -128,8 +130,8 @@ def check(file: Path) -> None:
     """Synthesize in a scratch directory and run every invariant; writes nothing."""
     from engine.synth import check as run
 
-    stacks = run(file, progress=_progress)
-    click.echo(f"{file}: {len(stacks)} stacks pass every invariant")
+    stacks, objects = run(file, progress=_progress)
+    click.echo(f"{file}: {len(stacks)} stacks and {objects} Kubernetes objects pass every invariant")
 
 
 def _deploy_command(action: Action, summary: str) -> None:

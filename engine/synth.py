@@ -7,6 +7,7 @@ environment's output directory is replaced only when its synthesis and every che
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,11 +15,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from engine.checks.kubernetes import check_manifests
 from engine.checks.terraform import check_terraform
 from engine.config import load_config
 from engine.errors import EngineError
 from engine.manifest import ordered, read_manifest
 from engine.resolve import Resolved, resolve
+from engine.targets.argocd import applications
+from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.platform import namespaces
+from engine.targets.render import chart_path, render_chart
 from engine.targets.terraform.app import synthesize
 from engine.write import replace_directory
 
@@ -41,12 +49,14 @@ class SynthReport:
     environment: str
     directory: Path
     stacks: tuple[StackSummary, ...]
+    kubernetes_objects: int
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "config": self.config,
             "environment": self.environment,
             "directory": str(self.directory),
+            "kubernetes_objects": self.kubernetes_objects,
             "stacks": [
                 {"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
                  "depends_on": list(s.depends_on)}
@@ -70,32 +80,41 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tup
     environment = resolved.config.project.environment
     target = out / environment
     progress(f"{path}: synthesizing {environment}")
-    stacks = replace_directory(target, partial(_build, resolved, progress=progress))
+    stacks, objects = replace_directory(target, partial(_build, resolved, progress=progress))
     progress(f"{path}: wrote {target}")
-    return resolved, SynthReport(config=str(path), environment=environment, directory=target, stacks=stacks)
+    return resolved, SynthReport(str(path), environment, target, stacks, objects)
 
 
-def check(config: Path, progress: Progress = lambda _: None) -> tuple[StackSummary, ...]:
-    """Synthesize into a scratch directory and run every invariant; writes nothing."""
+def check(config: Path, progress: Progress = lambda _: None) -> tuple[tuple[StackSummary, ...], int]:
+    """Synthesize into a scratch directory and run every invariant; writes nothing.
+
+    Returns the stacks and the number of Kubernetes objects that passed.
+    """
     resolved = resolve(load_config(config).config)
     with tempfile.TemporaryDirectory(prefix="supa-engine-check-") as scratch:
         return _build(resolved, Path(scratch), progress=progress)
 
 
-def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[StackSummary, ...]:
+def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tuple[StackSummary, ...], int]:
+    """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
     entries = ordered(read_manifest(terraform / "manifest.json"))
     stacks = read_stacks(terraform)
-    progress(f"  checking {len(stacks)} stacks")
-    findings = check_terraform(stacks)
-    if findings:
-        lines = "\n".join(f"  {f.rule}: {f.stack}/{f.address}: {f.message}" for f in findings)
+    manifests = _kubernetes(resolved, staging)
+    progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
+    problems = [f.render() for f in check_terraform(stacks)]
+    problems += [f.render() for f in check_manifests(
+        manifests, registries=resolved.config.security.image_registries,
+        namespace_labels={ns.name: ns.labels for ns in namespaces()},
+    )]
+    if problems:
         raise ChecksFailed(
-            f"{len(findings)} invariant violation(s) in the synthesized Terraform; nothing was written:\n{lines}",
-            "this is a gap between the config rules and the stacks; please report it",
+            f"{len(problems)} invariant violation(s) in the compiled output; nothing was written:\n"
+            + "\n".join(f"  {p}" for p in problems),
+            "this is a gap between the config rules and the compilers; please report it",
         )
-    return tuple(
+    summaries = tuple(
         StackSummary(
             name=entry.name,
             resources=sum(len(v) for v in stacks[entry.name].get("resource", {}).values()),
@@ -104,6 +123,26 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[St
         )
         for entry in entries
     )
+    return summaries, len(manifests)
+
+
+def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
+    """The chart (copied, so Terraform and Argo CD install exactly what was reviewed), its values
+    and its rendered manifests; with Argo CD delivery, the Applications too."""
+    shutil.copytree(chart_path(), staging / "charts" / "supabase", ignore=shutil.ignore_patterns("__pycache__"))
+    values = compile_values(resolved, placeholder_outputs(resolved))
+    _write(staging / "helm" / "values.yaml", yaml.safe_dump(values, sort_keys=True))
+    rendered = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
+    _write(staging / "kubernetes" / "manifests.yaml", rendered)
+    if resolved.config.delivery.mode == "argocd":
+        _write(staging / "kubernetes" / "argocd-applications.yaml",
+               yaml.safe_dump_all(applications(resolved), sort_keys=True))
+    return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def read_stacks(terraform: Path) -> dict[str, dict[str, Any]]:

@@ -25,12 +25,13 @@ def test_synth_writes_stacks_and_reports_json(tmp_path: Path, capsys: pytest.Cap
     report = json.loads(capsys.readouterr().out)
     assert [e["environment"] for e in report["environments"]] == ["dev", "prod"]
     prod = report["environments"][1]
-    assert [s["name"] for s in prod["stacks"]] == ["network", "data", "cluster"]
+    assert [s["name"] for s in prod["stacks"]] == ["network", "data", "cluster", "workloads"]
     assert sorted(prod["stacks"][2]["depends_on"]) == ["data", "network"]
-    assert all(s["resources"] > 0 for s in prod["stacks"])
-    files = sorted(_snapshot(tmp_path / "prod"))
-    assert files == ["terraform/manifest.json", "terraform/stacks/cluster/cdk.tf.json",
-                     "terraform/stacks/data/cdk.tf.json", "terraform/stacks/network/cdk.tf.json"]
+    assert all(s["resources"] > 0 for s in prod["stacks"]) and prod["kubernetes_objects"] > 50
+    files = _snapshot(tmp_path / "prod")
+    assert {"terraform/manifest.json", "terraform/stacks/network/cdk.tf.json", "terraform/stacks/workloads/cdk.tf.json",
+            "helm/values.yaml", "kubernetes/manifests.yaml", "charts/supabase/Chart.yaml"} <= set(files)
+    assert not any(name.endswith("argocd-applications.yaml") for name in files)  # helm delivery
 
 
 def test_synth_is_byte_identical_across_runs(tmp_path: Path) -> None:
@@ -51,9 +52,20 @@ def test_failed_check_keeps_previous_output(
     monkeypatch.setattr(synth, "check_terraform", one_violation)
     assert main(["synth", "--out", str(tmp_path), str(DEV)]) == 1
     err = capsys.readouterr().err
-    assert "S3_TLS_ONLY: data/aws_s3_bucket.storage" in err and "nothing was written" in err
+    assert "S3_TLS_ONLY data/aws_s3_bucket.storage: no TLS-only policy" in err and "nothing was written" in err
     assert _snapshot(tmp_path / "dev") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev"]
+
+
+def test_argocd_delivery_writes_applications_and_no_workloads_stack(tmp_path: Path) -> None:
+    argocd = tmp_path / "argocd.yaml"
+    argocd.write_text(f"extends: {DEV}\ndelivery:\n  mode: argocd\n  argocd:\n"
+                      "    repo_url: https://git.example.com/acme/platform.git\n    path: out/dev\n")
+    (report,) = synth.synth([argocd], tmp_path / "out")
+    assert [s.name for s in report.stacks] == ["network", "data", "cluster"]
+    applications = (report.directory / "kubernetes" / "argocd-applications.yaml").read_text()
+    assert "repoURL: https://git.example.com/acme/platform.git" in applications
+    assert "path: out/dev/charts/supabase" in applications
 
 
 def test_invalid_config_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,4 +79,4 @@ def test_invalid_config_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(PROD)]) == 0
-    assert "3 stacks pass every invariant" in capsys.readouterr().out
+    assert "4 stacks and" in capsys.readouterr().out

@@ -48,7 +48,7 @@ def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_t
     captured = capsys.readouterr()
     report: dict[str, Any] = json.loads(captured.out)
     stacks = [s["name"] for s in report["stacks"]]
-    assert stacks[:3] == ["network", "data", "cluster"]
+    assert stacks == ["network", "data", "cluster", "workloads"]
     assert {s["status"] for s in report["stacks"]} == {"applied"}
     assert report["backend"]["state"] == "created" and _bucket_exists()
     states = {s["name"]: s["state"] for s in report["secrets"]}
@@ -82,8 +82,7 @@ def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(tmp_path, "apply", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out or \
-        "apply: 3 stack(s) in this order: network -> data -> cluster" in out
+    assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out
     assert stand_in.calls() == [] and not _bucket_exists()
 
 
@@ -95,7 +94,7 @@ def test_production_destroy_needs_its_name_with_stand_in_terraform(
     assert stand_in.calls() == []
     assert _run(tmp_path, "destroy", "--yes", "--confirm", "prod", config=PROD) == 0
     destroyed = [stack for stack, command in stand_in.commands() if command == "apply"]
-    assert destroyed[-3:] == ["cluster", "data", "network"]
+    assert destroyed == ["workloads", "cluster", "data", "network"]
 
 
 def test_credentials_of_another_account_are_refused(
