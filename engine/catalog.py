@@ -26,12 +26,36 @@ class Component:
 
 @dataclass(frozen=True)
 class Edge:
-    """An allowed connection from one component to another component's port."""
+    """An allowed connection from a client to a server's port.
+
+    Client and server are component names, `BOOTSTRAP_JOB`, or the name of a `Peer` (a party
+    outside the namespace's workloads). `port` is a number, or the dotted path of the config
+    setting that holds it (the SMTP port). `when` names a condition on the config (see
+    `engine.graph.CONDITIONS`) without which the edge does not exist even when both ends do.
+    """
 
     client: str
     server: str
-    port: int
+    port: int | str
     why: str
+    protocol: str = "TCP"
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A party the workloads talk to that is not a workload of the namespace.
+
+    `addresses` says how the policy compiler selects it: `cluster-dns` (CoreDNS pods by
+    selector), `public-subnets`, `private-subnets`, `database-subnets` (the VPC plan's CIDRs), or
+    `internet` (every public address: the destination has no fixed private address, so the rule
+    is as broad as the port allows; `why_broad` says why nothing narrower is correct).
+    """
+
+    name: str
+    addresses: str
+    summary: str
+    why_broad: str = ""
 
 
 COMPONENTS: tuple[Component, ...] = (
@@ -66,13 +90,50 @@ EDGES: tuple[Edge, ...] = (
     Edge("kong", "storage", 5000, "/storage/v1"),
     Edge("kong", "functions", 9000, "/functions/v1"),
     Edge("kong", "meta", 8080, "/pg (service role only)"),
-    Edge("kong", "studio", 3000, "dashboard behind basic auth"),
+    Edge("kong", "studio", 3000, "dashboard behind basic auth", when="studio_public"),
     Edge("studio", "kong", 8000, "Studio calls the API as a client"),
     Edge("studio", "meta", 8080, "schema browsing"),
     Edge("studio", "analytics", 4000, "log explorer"),
     Edge("storage", "rest", 3000, "bucket and object metadata"),
     Edge("storage", "imgproxy", 5001, "image transformations"),
     Edge("functions", "kong", 8000, "functions call the API"),
+    # Erlang distribution between realtime nodes (ports of charts/supabase realtime-headless.yaml).
+    Edge("realtime", "realtime", 4369, "clustering: epmd (node discovery)", when="realtime_clustered"),
+    Edge("realtime", "realtime", 9100, "clustering: Erlang distribution", when="realtime_clustered"),
+    Edge("realtime", "realtime", 5369, "clustering: gen_rpc", when="realtime_clustered"),
+)
+
+# The database bootstrap Job (a Helm hook of charts/supabase): a workload, not a component.
+BOOTSTRAP_JOB = "db-bootstrap"
+
+PEERS: tuple[Peer, ...] = (
+    Peer("load-balancer", "public-subnets", "the ALB (target type ip): its nodes live in the public subnets"),
+    Peer("dns", "cluster-dns", "CoreDNS pods (kube-system, k8s-app=kube-dns)"),
+    Peer("database", "database-subnets", "RDS in the database subnets"),
+    Peer("aws-api", "private-subnets",
+         "interface VPC endpoints (network.interface_endpoints): their network interfaces sit in the private "
+         "subnets at addresses AWS assigns, so the subnets are the narrowest fixed range"),
+    Peer("s3", "internet", "S3 through the gateway endpoint",
+         why_broad="S3 has no private address: the gateway endpoint routes S3's public prefixes, which AWS "
+         "publishes only as a managed prefix list that a NetworkPolicy cannot reference; every non-public "
+         "range is excluded and only 443 is open"),
+    Peer("smtp", "internet", "the mail server in supabase.auth.smtp",
+         why_broad="the SMTP server is a host name outside the VPC whose addresses the engine cannot know; "
+         "every non-public range is excluded and only the configured SMTP port is open"),
+)
+PEER_NAMES: tuple[str, ...] = tuple(p.name for p in PEERS)
+
+# Traffic that crosses the namespace boundary. DNS is not listed: every workload gets it.
+PEER_EDGES: tuple[Edge, ...] = (
+    Edge("load-balancer", "kong", 8000, "public API traffic (HTTPS terminated at the ALB)"),
+    Edge("load-balancer", "kong", 8100, "ALB health check on kong's status listener"),
+    *(Edge(c.name, "database", 5432, "TLS (verify-full) to PostgreSQL") for c in COMPONENTS if c.uses_database),
+    Edge(BOOTSTRAP_JOB, "database", 5432, "migrations and login-role passwords"),
+    Edge("storage", "s3", 443, "objects through the S3 gateway endpoint (and STS over NAT without an sts endpoint)"),
+    Edge("storage", "aws-api", 443, "STS AssumeRoleWithWebIdentity (IRSA) through its interface endpoint",
+         when="sts_endpoint"),
+    Edge("imgproxy", "s3", 443, "source images from the presigned S3 URLs storage hands it"),
+    Edge("auth", "smtp", "supabase.auth.smtp.port", "sign-up, recovery and invite mail", when="smtp"),
 )
 
 # Components that cannot work without another one: (component, needs, why).

@@ -134,6 +134,20 @@ def check(file: Path) -> None:
     click.echo(f"{file}: {len(stacks)} stacks and {objects} Kubernetes objects pass every invariant")
 
 
+@cli.command()
+@click.argument("file", type=FileArg)
+@click.option("--format", "fmt", type=click.Choice(["table", "mermaid", "dot"]), default="table", show_default=True,
+              help="A table for review, Mermaid for Markdown, or Graphviz DOT.")
+def graph(file: Path, fmt: str) -> None:
+    """Print who may talk to whom, on which port: exactly what the NetworkPolicies allow."""
+    from engine.config import load_config
+    from engine.graph import as_dot, as_mermaid, as_table, intended_flows
+    from engine.resolve import resolve
+
+    flows = intended_flows(resolve(load_config(file).config))
+    click.echo({"table": as_table, "mermaid": as_mermaid, "dot": as_dot}[fmt](flows), nl=False)
+
+
 def _deploy_command(action: Action, summary: str) -> None:
     @cli.command(name=action, help=summary)
     @click.argument("file", type=FileArg)

@@ -1,7 +1,8 @@
 """Derive the facts every target shares from a validated config.
 
 Names, tags, the subnet plan, the state location and the enabled services with their images,
-resources and scaling are computed here once, so the Terraform, Helm and policy compilers
+resources and scaling are computed here once (the service graph between them is cut to the
+config by `engine.graph`), so the Terraform, Helm and policy compilers
 agree on them and never re-derive them.
 """
 
@@ -11,7 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.catalog import BY_NAME, EDGES, SECRETS, Edge, Secret
+from engine.catalog import BY_NAME, SECRETS, Secret
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
 from engine.config.rules import enabled
@@ -82,7 +83,6 @@ class Resolved:
     zones: tuple[str, ...] | None
     subnets: tuple[ZoneSubnets, ...]
     services: tuple[Service, ...]
-    edges: tuple[Edge, ...]
     secrets: tuple[Secret, ...]
     state: StateLocation
 
@@ -125,7 +125,6 @@ def resolve(config: Config) -> Resolved:
         zones=config.network.zone_names,
         subnets=subnet_plan(config.network.vpc_cidr, config.network.availability_zones),
         services=services,
-        edges=tuple(e for e in EDGES if e.client in on and e.server in on),
         secrets=tuple(s for s in SECRETS if s.needs is None or s.needs in on
                       or (s.needs == "smtp" and config.supabase.auth.smtp is not None)),
         state=StateLocation(

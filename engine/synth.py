@@ -18,9 +18,11 @@ from typing import Any
 import yaml
 
 from engine.checks.kubernetes import check_manifests
+from engine.checks.policies import check_policies
 from engine.checks.terraform import check_terraform
 from engine.config import load_config
 from engine.errors import EngineError
+from engine.graph import intended_flows
 from engine.manifest import ordered, read_manifest
 from engine.resolve import Resolved, resolve
 from engine.targets.argocd import applications
@@ -108,6 +110,7 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tu
         manifests, registries=resolved.config.security.image_registries,
         namespace_labels={ns.name: ns.labels for ns in namespaces()},
     )]
+    problems += [f.render() for f in check_policies(manifests, intended_flows(resolved))]
     if problems:
         raise ChecksFailed(
             f"{len(problems)} invariant violation(s) in the compiled output; nothing was written:\n"

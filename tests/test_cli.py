@@ -114,3 +114,10 @@ def test_validate_imports_no_heavy_dependency() -> None:
                             check=True)
     assert result.stdout.strip().endswith("[]")
     assert cli.EXIT_USER == 1
+
+
+@pytest.mark.parametrize(("fmt", "marker"), [("table", "CLIENT"), ("mermaid", "flowchart LR"), ("dot", "digraph")])
+def test_graph_formats(fmt: str, marker: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "--format", fmt, str(ROOT / "environments" / "prod.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert marker in out and "kong" in out and "8000" in out

@@ -30,8 +30,6 @@ def test_prod_example_facts() -> None:
         "kong", "auth", "rest", "realtime", "storage", "imgproxy", "meta", "studio", "functions"]
     realtime = resolved.service("realtime")
     assert realtime is not None and realtime.scaling.min_replicas == 3
-    assert ("functions", "kong", 8000) in {(e.client, e.server, e.port) for e in resolved.edges}
-    assert not any("analytics" in (e.client, e.server) for e in resolved.edges)
 
 
 def test_subnet_plan_layout() -> None:
@@ -52,9 +50,7 @@ def test_derived_facts_hold_for_every_config(tree: dict[str, Any]) -> None:
     assert all(s.subnet_of(vpc) for s in subnets)
     assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1:])
     assert all(ipaddress.IPv4Network(z.private).prefixlen <= 24 for z in resolved.subnets)
-    on = {s.name for s in resolved.services}
-    assert "kong" in on
-    assert all(e.client in on and e.server in on for e in resolved.edges)
+    assert "kong" in {s.name for s in resolved.services}
 
 
 def test_secrets_follow_enabled_components() -> None:

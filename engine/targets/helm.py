@@ -37,6 +37,7 @@ import engine
 from engine.catalog import BY_NAME, COMPONENT_NAMES
 from engine.errors import EngineError
 from engine.resolve import Resolved, Scaling, Service
+from engine.targets.policies import compile_policies
 from engine.targets.terraform.identities import EXTERNAL_SECRETS, STORAGE, SUPABASE_NAMESPACE
 
 NAMESPACE = SUPABASE_NAMESPACE
@@ -213,6 +214,13 @@ class Auth(_Strict):
     smtp: Smtp | None = Field(description="Mail server; null disables email sending.")
 
 
+class NetworkPolicy(_Strict):
+    name: str = Field(min_length=1, max_length=63, pattern=_DNS_NAME, description="NetworkPolicy name.")
+    annotations: dict[str, str] = Field(description="Annotations (the reason for any internet-wide peer).")
+    spec: dict[str, Any] = Field(description="NetworkPolicySpec (networking.k8s.io/v1), compiled by "
+                                 "engine/targets/policies.py from the service graph; rendered as is.")
+
+
 class ChartValues(_Strict):
     """Values of charts/supabase. Everything is required: `compile_values` always writes all of it."""
 
@@ -226,6 +234,8 @@ class ChartValues(_Strict):
     storage: Storage
     auth: Auth
     components: Components
+    networkPolicies: list[NetworkPolicy] = Field(
+        min_length=1, description="The namespace's NetworkPolicies, default deny first (never empty: fail closed).")
 
 
 def values_schema() -> dict[str, Any]:
@@ -367,6 +377,8 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
                       senderName=smtp.sender_name) if smtp else None,
         ),
         components=Components(**{name: _component(resolved, name) for name in COMPONENT_NAMES}),
+        networkPolicies=[NetworkPolicy(name=p["metadata"]["name"], annotations=p["metadata"].get("annotations", {}),
+                                       spec=p["spec"]) for p in compile_policies(resolved)],
     )
     return values.model_dump(mode="json")
 
