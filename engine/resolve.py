@@ -12,12 +12,16 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine import __version__
 from engine.catalog import BY_NAME, SECRETS, Secret
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
+from engine.config.model.supabase import Image
 from engine.config.rules import enabled
 
 MANAGED_BY = "supa-engine"
+# The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
+BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{__version__}"
 STACKS = ("network", "data", "cluster", "workloads")
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
@@ -85,6 +89,7 @@ class Resolved:
     services: tuple[Service, ...]
     secrets: tuple[Secret, ...]
     state: StateLocation
+    bootstrap_image: str
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)
@@ -127,6 +132,7 @@ def resolve(config: Config) -> Resolved:
         services=services,
         secrets=tuple(s for s in SECRETS if s.needs is None or s.needs in on
                       or (s.needs == "smtp" and config.supabase.auth.smtp is not None)),
+        bootstrap_image=image_reference(config.database.bootstrap_image, BOOTSTRAP_IMAGE),
         state=StateLocation(
             bucket=names["state_bucket"],
             region=config.state.region or region,
@@ -160,14 +166,17 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
     )
 
 
+def image_reference(image: Image | None, default: str) -> str:
+    """`repository:tag[@digest]` of an image override, or the default reference."""
+    if image is None:
+        return default
+    return f"{image.repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+
+
 def _service(config: Config, name: str) -> Service:
     component = BY_NAME[name]
     settings = getattr(config.supabase.components, name)
-    image = settings.image
-    if image is None:
-        reference = f"{component.repository}:{component.tag}"
-    else:
-        reference = f"{image.repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+    reference = image_reference(settings.image, f"{component.repository}:{component.tag}")
     resources = settings.resources
     scaling = config.autoscaling.for_component(name)
     return Service(

@@ -36,7 +36,7 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class StackSummary:
+class SynthesizedStack:
     name: str
     resources: int
     data_sources: int
@@ -50,7 +50,7 @@ class SynthReport:
     config: str
     environment: str
     directory: Path
-    stacks: tuple[StackSummary, ...]
+    stacks: tuple[SynthesizedStack, ...]
     kubernetes_objects: int
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tup
     return resolved, SynthReport(str(path), environment, target, stacks, objects)
 
 
-def check(config: Path, progress: Progress = lambda _: None) -> tuple[tuple[StackSummary, ...], int]:
+def check(config: Path, progress: Progress = lambda _: None) -> tuple[tuple[SynthesizedStack, ...], int]:
     """Synthesize into a scratch directory and run every invariant; writes nothing.
 
     Returns the stacks and the number of Kubernetes objects that passed.
@@ -97,7 +97,7 @@ def check(config: Path, progress: Progress = lambda _: None) -> tuple[tuple[Stac
         return _build(resolved, Path(scratch), progress=progress)
 
 
-def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tuple[StackSummary, ...], int]:
+def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tuple[SynthesizedStack, ...], int]:
     """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
@@ -118,7 +118,7 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tu
             "this is a gap between the config rules and the compilers; please report it",
         )
     summaries = tuple(
-        StackSummary(
+        SynthesizedStack(
             name=entry.name,
             resources=sum(len(v) for v in stacks[entry.name].get("resource", {}).values()),
             data_sources=sum(len(v) for v in stacks[entry.name].get("data", {}).values()),

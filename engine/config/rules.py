@@ -15,6 +15,7 @@ from engine.config.load import Path_
 from engine.config.model import Config
 from engine.config.model.database import minutes_of_week
 from engine.config.model.network import EDGE_PREFIX_MAX, PRIVATE_PREFIX_MAX, subnet_prefixes
+from engine.config.model.supabase import Image
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,12 @@ def _components(config: Config) -> Iterator[Violation]:
                             f"{component} is enabled but {needed} is not ({why})",
                             f"enable {needed}, or disable {component}")
     allowed = config.security.image_registries
-    for name in COMPONENT_NAMES:
-        image = getattr(components, name).image
+    images: list[tuple[Path_, Image | None]] = [
+        (("supabase", "components", name, "image"), getattr(components, name).image) for name in COMPONENT_NAMES]
+    images.append((("database", "bootstrap_image"), config.database.bootstrap_image))
+    for path, image in images:
         if image is not None and registry_of(image.repository) not in allowed:
-            yield Violation(("supabase", "components", name, "image", "repository"),
+            yield Violation((*path, "repository"),
                             f"registry {registry_of(image.repository)!r} is not in security.image_registries",
                             "mirror the image to an allowed registry, or add the registry to the list")
 

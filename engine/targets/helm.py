@@ -33,7 +33,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-import engine
 from engine.catalog import BY_NAME, COMPONENT_NAMES
 from engine.errors import EngineError
 from engine.resolve import Resolved, Scaling, Service
@@ -41,7 +40,6 @@ from engine.targets.policies import compile_policies
 from engine.targets.terraform.identities import EXTERNAL_SECRETS, STORAGE, SUPABASE_NAMESPACE
 
 NAMESPACE = SUPABASE_NAMESPACE
-BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{engine.__version__}"
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 DEFAULT_SECRET_VERSION = "v0"
 
@@ -347,7 +345,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
         ),
         bootstrap=Bootstrap(
             enabled=True,
-            image=BOOTSTRAP_IMAGE,
+            image=resolved.bootstrap_image,
             masterSecretArn=infra.rds_master_secret_arn,
             resources=Resources(cpu="100m", memory="256Mi", cpuLimit="500m"),
         ),

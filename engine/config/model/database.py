@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from engine.config.model.base import Section, invalid
+from engine.config.model.supabase import Image
 
 POSTGRES_VERSIONS = ("15", "16", "17")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -88,6 +89,12 @@ class Database(Section):
     backup_window: Annotated[str, AfterValidator(_backup_window)] = Field(
         "03:00-04:00", json_schema_extra={"pattern": f"^{_BACKUP_WINDOW.pattern}$"},
         description="Daily backup window, hh:mm-hh:mm UTC, at least 30 minutes.", examples=["02:00-03:00"],
+    )
+    bootstrap_image: Image | None = Field(
+        None, description="Image of the Job that runs `supa-engine db bootstrap` before each install and "
+        "upgrade (built from the repository's Dockerfile); the engine's published image when omitted. Must "
+        "come from `security.image_registries`.",
+        examples=[{"repository": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/supa-engine", "tag": "0.1.0"}],
     )
     maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] = Field(
         "sun:05:00-sun:06:00", json_schema_extra={"pattern": f"^{_MAINTENANCE_WINDOW.pattern}$"},
