@@ -18,12 +18,9 @@ from engine.deploy.database import (
     NOLOGIN_ROLES,
     BootstrapReport,
     DatabaseError,
-    Migration,
-    MigrationError,
     bootstrap,
-    load_migrations,
-    split_statements,
 )
+from engine.deploy.migrations import Migration, MigrationError, load_migrations, split_statements
 from engine.errors import EngineError
 from tests.deploy.conftest import MASTER_PASSWORD, MASTER_USER, FreshDatabase
 from tests.postgres import PostgresServer
