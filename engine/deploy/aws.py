@@ -69,7 +69,7 @@ def aws_client(
             session: Any = boto3.session.Session()
             return session.client(service, config=config)
         except BotoCoreError as exc:  # ProfileNotFound, bad config file, invalid region...
-            raise EngineError(f"Cannot set up the AWS {service} client: {exc}", hint=CREDENTIALS_HINT) from None
+            raise EngineError(f"cannot set up the AWS {service} client: {exc}", hint=CREDENTIALS_HINT) from None
 
 
 def error_code(exc: Exception) -> str:
@@ -97,17 +97,17 @@ def aws_errors(doing: str) -> Iterator[None]:
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError, TokenRetrievalError) as exc:
-        raise EngineError(f"No usable AWS credentials while {doing}: {exc}", hint=CREDENTIALS_HINT) from None
+        raise EngineError(f"no usable AWS credentials while {doing}: {exc}", hint=CREDENTIALS_HINT) from None
     except (EndpointConnectionError, ConnectTimeoutError) as exc:
         raise EngineError(
-            f"Cannot reach AWS while {doing}: {exc}",
+            f"cannot reach AWS while {doing}: {exc}",
             hint="Check the network, proxy settings, the region, and AWS_ENDPOINT_URL if it is set.",
         ) from None
     except ReadTimeoutError as exc:
         raise EngineError(f"AWS did not answer in time while {doing}: {exc}",
                           hint="Retry; if it persists, check the network and proxy settings.") from None
     except NoRegionError:
-        raise EngineError(f"No AWS region while {doing}", hint="Set project.region or state.region.") from None
+        raise EngineError(f"no AWS region while {doing}", hint="Set project.region or state.region.") from None
     except ClientError as exc:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "")

@@ -123,7 +123,7 @@ def _bucket_exists(s3: Any, location: StateLocation) -> bool:
                 headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
                 actual = headers.get("x-amz-bucket-region", "another region")
                 raise EngineError(
-                    f"State bucket {bucket} is in {actual}, not in {location.region}",
+                    f"state bucket {bucket} is in {actual}, not in {location.region}",
                     hint=f"Set state.region to {actual}, or choose another state.bucket.",
                 ) from None
             raise
@@ -148,7 +148,7 @@ def _create_bucket(s3: Any, location: StateLocation) -> None:
 
 def _not_ours(bucket: str) -> EngineError:
     return EngineError(
-        f"State bucket {bucket} exists but this AWS identity cannot access it: it belongs to another "
+        f"state bucket {bucket} exists but this AWS identity cannot access it: it belongs to another "
         "account (bucket names are global), or your credentials lack s3:ListBucket on it",
         hint="Set state.bucket in supabase.yaml to a name you own (or that is still free), "
         "or use credentials of the account that owns it.",

@@ -117,13 +117,13 @@ def _check_passwords(passwords: Mapping[str, str]) -> None:
     unknown = sorted(set(passwords) - set(LOGIN_ROLES))
     if unknown:
         raise EngineError(
-            f"Passwords were given for roles that are not LOGIN roles: {', '.join(unknown)}",
+            f"passwords were given for roles that are not LOGIN roles: {', '.join(unknown)}",
             hint=f"Only these roles log in: {', '.join(LOGIN_ROLES)}.",
         )
     bad = sorted(r for r, p in passwords.items() if not isinstance(p, str) or not p or "\0" in p)
     if bad:
         raise EngineError(
-            f"The password for {', '.join(bad)} is empty or contains a NUL character",
+            f"the password for {', '.join(bad)} is empty or contains a NUL character",
             hint="Generate a random password (e.g. 32 characters) for every LOGIN role.",
         )
 
@@ -153,7 +153,7 @@ def _translate(secrets: Sequence[str], doing: str) -> Iterator[None]:
         if isinstance(exc, psycopg.errors.LockNotAvailable):
             hint = "Another bootstrap holds the lock for longer than expected; is a Job stuck?"
         raise DatabaseError(
-            f"PostgreSQL error while {doing}: {_server_message(exc, secrets)}",
+            f"postgreSQL error while {doing}: {_server_message(exc, secrets)}",
             hint=_redact(hint, secrets) if hint else None,
         ) from None
 
@@ -163,7 +163,7 @@ def _connect(dsn: str, timeout: int, secrets: list[str]) -> Conn:
         params = conninfo_to_dict(dsn)
     except psycopg.Error:
         raise DatabaseError(
-            "The database DSN is not a valid PostgreSQL connection string",
+            "the database DSN is not a valid PostgreSQL connection string",
             hint="Use postgresql://USER@HOST:5432/DBNAME?sslmode=verify-full or key=value form.",
         ) from None
     dsn_password = params.get("password")
@@ -191,7 +191,7 @@ def _connect(dsn: str, timeout: int, secrets: list[str]) -> Conn:
             )
         else:
             hint = "Check the DSN, credentials and TLS settings (RDS: sslmode=verify-full)."
-        raise DatabaseError(f"Cannot connect to PostgreSQL as {_redact(target, secrets)}: {message}", hint) from None
+        raise DatabaseError(f"cannot connect to PostgreSQL as {_redact(target, secrets)}: {message}", hint) from None
     conn.add_notice_handler(lambda diag: logger.debug("server notice: %s", diag.message_primary))
     return conn
 
@@ -206,21 +206,21 @@ def _preflight(conn: Conn) -> None:
         """
     ).fetchone()
     if row is None:  # current_user always has a pg_roles row; be explicit anyway
-        raise DatabaseError("Cannot read the bootstrap user's attributes from pg_roles")
+        raise DatabaseError("cannot read the bootstrap user's attributes from pg_roles")
     version, user, is_super, can_createrole, can_createdb, owns_db = row
     if version < MIN_SERVER_VERSION:
         raise DatabaseError(
-            f"PostgreSQL {version // 10000} is too old; the engine needs 15 or newer",
+            f"postgreSQL {version // 10000} is too old; the engine needs 15 or newer",
             hint="Create the RDS instance with engine version 15, 16 or 17.",
         )
     if not is_super and not (can_createrole and can_createdb):
         raise DatabaseError(
-            f"User {user} lacks CREATEROLE or CREATEDB and cannot create the Supabase roles",
+            f"user {user} lacks CREATEROLE or CREATEDB and cannot create the Supabase roles",
             hint="Run the bootstrap as the RDS master user.",
         )
     if not owns_db:
         raise DatabaseError(
-            f"User {user} cannot grant CREATE on this database (it is not the database owner)",
+            f"user {user} cannot grant CREATE on this database (it is not the database owner)",
             hint="Run the bootstrap as the owner of the database (the RDS master user owns the "
             "database RDS created for it).",
         )
@@ -234,7 +234,7 @@ def _require_passwords_for_new_roles(conn: Conn, passwords: Mapping[str, str]) -
     missing = [r for r in LOGIN_ROLES if r not in existing and r not in passwords]
     if missing:
         raise EngineError(
-            f"No password given for LOGIN roles that do not exist yet: {', '.join(missing)}",
+            f"no password given for LOGIN roles that do not exist yet: {', '.join(missing)}",
             hint="Pass a password for every LOGIN role on the first bootstrap.",
         )
 
@@ -263,12 +263,12 @@ def _pending(plan: Sequence[Migration], applied: Mapping[int, tuple[str, str]]) 
         migration = known.get(version)
         if migration is None:
             raise MigrationError(
-                f"The database has migration {name} applied, which this engine does not know",
+                f"the database has migration {name} applied, which this engine does not know",
                 hint="The database was bootstrapped by a newer engine; upgrade supa-engine.",
             )
         if migration.name != name or migration.checksum != checksum:
             raise MigrationError(
-                f"Migration {migration.name} was changed after it was applied "
+                f"migration {migration.name} was changed after it was applied "
                 f"(recorded as {name}, sha256 {checksum[:12]}…, now {migration.checksum[:12]}…)",
                 hint="Never edit an applied migration; revert the file and add a new migration instead.",
             )
@@ -277,7 +277,7 @@ def _pending(plan: Sequence[Migration], applied: Mapping[int, tuple[str, str]]) 
     late = [m.name for m in pending if m.version < newest]
     if late:
         raise MigrationError(
-            f"New migration {', '.join(late)} sorts before already applied version {newest:04d}",
+            f"new migration {', '.join(late)} sorts before already applied version {newest:04d}",
             hint="Number new migrations after the last applied one.",
         )
     return pending
@@ -304,7 +304,7 @@ def _apply(conn: Conn, migration: Migration, secrets: Sequence[str]) -> None:
         if isinstance(exc, psycopg.errors.InsufficientPrivilege) and hint is None:
             hint = "The bootstrap user lacks a privilege; run it as the RDS master user."
         raise MigrationError(
-            f"Migration {migration.name} failed at {where}: {_server_message(exc, secrets)}. "
+            f"migration {migration.name} failed at {where}: {_server_message(exc, secrets)}. "
             "It was rolled back; the database is unchanged by it.",
             hint=_redact(hint, secrets) if hint else "Fix the migration and run the bootstrap again.",
         ) from None

@@ -56,7 +56,7 @@ class Migration:
         match = _FILENAME.match(name)
         if match is None:
             raise MigrationError(
-                f"Migration file name {name!r} is not of the form NNNN_name.sql",
+                f"migration file name {name!r} is not of the form NNNN_name.sql",
                 hint="Use four digits, an underscore and lowercase letters, digits or underscores.",
             )
         checksum = hashlib.sha256(text.encode()).hexdigest()
@@ -72,7 +72,7 @@ def load_migrations(directory: Traversable | Path | None = None) -> tuple[Migrat
     """Read the ``NNNN_name.sql`` files of ``directory`` (default: the packaged ones), in order."""
     root: Traversable = directory if directory is not None else resources.files(__package__) / "sql"
     if not root.is_dir():
-        raise MigrationError(f"Migrations directory {root} does not exist")
+        raise MigrationError(f"migrations directory {root} does not exist")
     migrations = []
     for entry in root.iterdir():
         if not entry.is_file() or not entry.name.endswith(".sql"):
@@ -80,7 +80,7 @@ def load_migrations(directory: Traversable | Path | None = None) -> tuple[Migrat
         try:
             text = entry.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MigrationError(f"Migration {entry.name} is not valid UTF-8: {exc}") from None
+            raise MigrationError(f"migration {entry.name} is not valid UTF-8: {exc}") from None
         migrations.append(Migration.from_text(entry.name, text))
     return check_sequence(migrations)
 
@@ -142,7 +142,7 @@ def _skip_token(text: str, i: int, name: str) -> int | None:
         return None
     if end is None:
         line = text.count("\n", 0, i) + 1
-        raise MigrationError(f"Migration {name}: unterminated {what} starting at line {line}")
+        raise MigrationError(f"migration {name}: unterminated {what} starting at line {line}")
     return end
 
 
@@ -159,7 +159,7 @@ def check_sequence(migrations: list[Migration]) -> tuple[Migration, ...]:
     for before, after in pairwise(migrations):
         if before.version == after.version:
             raise MigrationError(
-                f"Migrations {before.name} and {after.name} share version {before.version:04d}",
+                f"migrations {before.name} and {after.name} share version {before.version:04d}",
                 hint="Give every migration file its own number.",
             )
     return tuple(migrations)

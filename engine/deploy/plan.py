@@ -138,6 +138,6 @@ def guard_destroy(resolved: Resolved, confirm: str | None) -> None:
         return
     got = "no --confirm was given" if confirm is None else f"--confirm {confirm!r} does not match"
     raise EngineError(
-        f"Refusing to destroy production environment {project.environment!r} ({resolved.prefix}): {got}",
+        f"refusing to destroy production environment {project.environment!r} ({resolved.prefix}): {got}",
         hint=f"If you really mean to delete it and its data, pass --confirm {project.environment}.",
     )

@@ -195,7 +195,7 @@ def _read(client: Any, name: str) -> str:
     with _no_wire_logs(), aws_errors(f"reading secret {name}"):
         value = client.get_secret_value(SecretId=name).get("SecretString")
     if not isinstance(value, str) or not value:
-        raise EngineError(f"Secret {name} holds no text value, so the API keys cannot be signed with it",
+        raise EngineError(f"secret {name} holds no text value, so the API keys cannot be signed with it",
                           hint=f"Store the JWT secret as text: aws secretsmanager put-secret-value --secret-id {name} "
                           "--secret-string file://jwt-secret.txt")
     return value

