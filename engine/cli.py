@@ -161,7 +161,7 @@ def _deploy_command(action: Action, summary: str) -> None:
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
                 confirm_name: str | None, fmt: str) -> None:
-        from engine.deploy.plan import render_json, render_text
+        from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
 
         options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
@@ -173,8 +173,6 @@ def _deploy_command(action: Action, summary: str) -> None:
         else:
             for outcome in report.run.stacks:
                 click.echo(f"{outcome.stack:<10} {outcome.status}")
-        if fmt == "json" and report.run is None:
-            click.echo(render_json(report.plan), nl=False, err=True)
         if report.run is not None and report.run.declined:
             raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
-from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy
+from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
 from engine.deploy.secrets import SecretsReport, bootstrap_secrets
 from engine.deploy.terraform import Runner, RunReport, StackOutcome, StackSummary, find_terraform, run_plan
 from engine.errors import EngineError
@@ -50,7 +50,7 @@ class DeployReport:
             "environment": self.environment,
             "action": self.plan.action,
             "dry_run": self.run is None,
-            "order": list(self.plan.order),
+            "plan": plan_as_dict(self.plan),
             "backend": None if self.backend is None else {
                 "bucket": self.backend.bucket, "state": self.backend.state, "changes": list(self.backend.changes)},
             "secrets": None if self.secrets is None else [

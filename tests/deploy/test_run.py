@@ -83,6 +83,10 @@ def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
     assert _run(tmp_path, "apply", "--dry-run") == 0
     out = capsys.readouterr().out
     assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out
+    assert _run(tmp_path, "destroy", "--dry-run", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dry_run"] and report["stacks"] is None
+    assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "cluster", "data", "network"]
     assert stand_in.calls() == [] and not _bucket_exists()
 
 
