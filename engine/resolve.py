@@ -22,7 +22,6 @@ from engine.config.rules import enabled
 MANAGED_BY = "supa-engine"
 # The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
 BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{__version__}"
-STACKS = ("network", "data", "cluster", "workloads")
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
 NAME_LIMITS: Mapping[str, int] = {

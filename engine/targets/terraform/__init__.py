@@ -6,13 +6,15 @@ which `synthesize` does after `ensure_node()` has chosen the Node.js binary.
 
 Modules:
   app         the edge: Node.js choice, App, synth
-  stacks      which stacks exist and how they are wired (network -> data -> cluster)
+  stacks      which stacks exist and how they are wired (network -> data -> cluster -> workloads)
   base        backend, provider, version pin, names and ARNs shared by every stack
   iam, kms    policy documents and roles; customer managed keys and their key policies
   alarms      the alarm topic and metric alarms
   network     VPC, subnets, NAT, routes, flow logs, endpoints
   data        data key, database (RDS), buckets (S3), secrets, waf
   cluster     EKS, access, OIDC; nodes, addons and irsa as helpers
+  workloads   restricted namespaces, platform controllers and the charts/supabase release
+              (helm delivery only; namespaces_chart/ is the tiny chart for the namespaces)
   identities  service accounts shared with the Helm target (no CDK Terrain import)
   checkov     the offline scanner wrapper; skips in checkov_skips.yaml
 """

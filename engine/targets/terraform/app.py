@@ -24,7 +24,6 @@ from engine.resolve import Resolved
 
 MIN_NODE_MAJOR = 22
 TARGET_VERSIONS = {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"}  # S3 native locking needs 1.10
-STACK_ORDER = ("network", "data", "cluster", "workloads")  # workloads only with delivery.mode: helm
 
 
 def ensure_node() -> None:
