@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,11 @@ def test_invalid_config_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
 def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(PROD)]) == 0
     assert "4 stacks and" in capsys.readouterr().out
+
+
+def test_output_does_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Two processes with different hash seeds (so any set or dict ordering by hash differs)."""
+    for seed in ("1", "2"):
+        subprocess.run([sys.executable, "-m", "engine", "synth", "--out", str(tmp_path / seed), str(PROD)],
+                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT)
+    assert _snapshot(tmp_path / "1" / "prod") == _snapshot(tmp_path / "2" / "prod")
