@@ -10,6 +10,7 @@ External Secrets delivers them to pods.
 
 from __future__ import annotations
 
+from cdktn import TerraformOutput
 from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.secretsmanager_secret import SecretsmanagerSecret
@@ -50,3 +51,15 @@ class DataStack(BaseStack):
             for secret in resolved.secrets
         }
         self.web_acl = web_acl(self, network.logs_key.arn)
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What AWS assigns at creation and the chart needs (read by hand for Argo CD delivery)."""
+        instance = self.database.instance
+        TerraformOutput(self, "database_address", value=instance.address,
+                        description="RDS endpoint host name (chart value database.host)")
+        TerraformOutput(self, "database_master_secret_arn", value=instance.master_user_secret.get(0).secret_arn,
+                        description="RDS-managed master user secret (chart value bootstrap.masterSecretArn)")
+        if self.web_acl is not None:
+            TerraformOutput(self, "waf_acl_arn", value=self.web_acl.arn,
+                            description="WAF web ACL of the load balancer (chart value ingress.wafAclArn)")
