@@ -389,6 +389,7 @@ def test_iam_role_names_fit(env: Synthesized) -> None:
 def test_data_stack_outputs_what_aws_assigns(env: Synthesized) -> None:
     outputs = env.stacks["data"]["output"]
     assert outputs["database_address"]["value"] == "${aws_db_instance.database.address}"
-    assert outputs["database_master_secret_arn"]["value"] == "${aws_db_instance.database.master_user_secret[0].secret_arn}"
+    secret = outputs["database_master_secret_arn"]["value"]
+    assert secret == "${aws_db_instance.database.master_user_secret[0].secret_arn}"
     assert ("waf_acl_arn" in outputs) == env.resolved.config.security.waf.enabled
     assert not any(o.get("sensitive") for name, o in outputs.items() if not name.startswith("cross-stack-output"))
