@@ -123,4 +123,10 @@ def _bootstrap_secrets(resolved: Resolved, progress: Callable[[str], None]) -> S
     if missing:
         raise EngineError(f"{len(missing)} secret container(s) are missing after the data stack was applied: "
                           f"{', '.join(s.name for s in missing)}", "check the data stack's plan output")
+    # The workloads stack reads each secret's current version; pods cannot start without them.
+    yours = report.with_state("needs value")
+    if yours:
+        raise EngineError(f"{len(yours)} secret(s) need a value only you can give: "
+                          f"{', '.join(s.name for s in yours)}; the remaining stacks were not applied",
+                          "; ".join(s.hint for s in yours if s.hint) + "; then run apply again")
     return report

@@ -24,11 +24,13 @@ RESOLVED = resolve(load_config(DEV).config)
 REGION = RESOLVED.config.project.region
 
 
-def _containers() -> None:
-    """What the data stack creates: empty secret containers."""
+def _containers(*, smtp_password: bool = True) -> None:
+    """What the data stack creates (empty secret containers), and the one value only the user has."""
     client = boto3.client("secretsmanager", region_name=REGION)
     for secret in RESOLVED.secrets:
         client.create_secret(Name=RESOLVED.secret_name(secret))
+    if smtp_password:
+        client.put_secret_value(SecretId="acme-dev/smtp-password", SecretString="from the mail provider")
 
 
 def _run(tmp_path: Path, *args: str, config: Path = DEV) -> int:
@@ -53,7 +55,7 @@ def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_t
     assert report["backend"]["state"] == "created" and _bucket_exists()
     states = {s["name"]: s["state"] for s in report["secrets"]}
     assert states["acme-dev/jwt-secret"] == "generated"
-    assert states["acme-dev/smtp-password"] == "needs value"
+    assert states["acme-dev/smtp-password"] == "set"
     # the applies ran stack after stack, each of its own saved plan
     assert [stack for stack, command in stand_in.commands() if command == "apply"] == stacks
     # the anon key is signed with the generated JWT secret
@@ -72,10 +74,21 @@ def test_second_apply_changes_no_secret_with_stand_in_terraform(
     capsys.readouterr()
     assert _run(tmp_path, "apply", "--yes", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
-    assert {s["state"] for s in report["secrets"]} == {"set", "needs value"}
+    assert {s["state"] for s in report["secrets"]} == {"set"}
     assert main(["secrets", "status", str(DEV)]) == 0
     out = capsys.readouterr().out
     assert "set               acme-dev/jwt-secret" in out and "generated" not in out
+
+
+def test_a_secret_only_the_user_has_stops_apply_after_the_data_stack_with_stand_in_terraform(
+    tmp_path: Path, aws: AwsEnv, stand_in: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _containers(smtp_password=False)
+    assert _run(tmp_path, "apply", "--yes") == 1
+    err = capsys.readouterr().err
+    assert "need a value only you can give: acme-dev/smtp-password" in err
+    assert "put-secret-value --secret-id acme-dev/smtp-password" in err
+    assert [stack for stack, command in stand_in.commands() if command == "apply"] == ["network", "data"]
 
 
 def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,

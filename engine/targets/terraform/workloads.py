@@ -24,7 +24,11 @@ Releases, in dependency order:
    references. The regional RDS CA bundle (public) is fetched at apply time by the `http` data
    source and merged as a second values document (`database.tls.caBundle`), from which the
    chart creates the `rds-ca-bundle` ConfigMap before its database bootstrap hook; synthesis
-   stays offline and deterministic.
+   stays offline and deterministic. Each secret's current version (its AWSCURRENT VersionId,
+   metadata only, read with `aws_secretsmanager_secret_versions`) becomes the short token the
+   chart puts into the synced Secret's name, so rotating a secret in Secrets Manager and
+   applying again rolls exactly the pods that read it. `apply` fills the secrets before this
+   stack is planned.
 
 The chart path is relative: Terraform runs each stack in `out/<env>/terraform/stacks/<stack>`,
 and the Helm provider resolves a local chart path against the process's working directory
@@ -35,10 +39,12 @@ that synth writes to `out/<env>/charts/supabase`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cdktn import AssetType, Fn, Postcondition, TerraformAsset, TerraformResourceLifecycle
+from cdktn import AssetType, Fn, Postcondition, TerraformAsset, TerraformLocal, TerraformResourceLifecycle
+from cdktn_provider_aws.data_aws_secretsmanager_secret_versions import DataAwsSecretsmanagerSecretVersions
 from cdktn_provider_helm.provider import HelmProvider, HelmProviderKubernetes, HelmProviderKubernetesExec
 from cdktn_provider_helm.release import Release
 from cdktn_provider_http.data_http import DataHttp
@@ -48,7 +54,7 @@ from constructs import Construct
 from engine.errors import EngineError
 from engine.resolve import Resolved
 from engine.targets import platform
-from engine.targets.helm import InfraOutputs, compile_values
+from engine.targets.helm import InfraOutputs, compile_values, version_token
 from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.cluster import ClusterStack
 from engine.targets.terraform.data import DataStack
@@ -100,7 +106,7 @@ class WorkloadsStack(BaseStack):
         }
         self.supabase = Release(
             self, "supabase", name=RELEASE_NAME, chart=CHART_PATH, namespace=SUPABASE_NAMESPACE,
-            values=[supabase_values(resolved, data, cluster), self._ca_bundle_values()],
+            values=[supabase_values(resolved, data, cluster, self._version_tokens(data)), self._ca_bundle_values()],
             atomic=True, wait=True, cleanup_on_fail=True, timeout=SUPABASE_TIMEOUT_SECONDS, max_history=MAX_HISTORY,
             depends_on=[self.namespaces, *self.controllers.values()])
 
@@ -131,6 +137,20 @@ class WorkloadsStack(BaseStack):
             values=[json.dumps(release.values, sort_keys=True)], atomic=True, wait=True, cleanup_on_fail=True,
             timeout=CONTROLLER_TIMEOUT_SECONDS, max_history=MAX_HISTORY, depends_on=[self.namespaces])
 
+    def _version_tokens(self, data: DataStack) -> dict[str, str]:
+        """Per secret, a reference to the first 10 hex digits of the SHA-256 of its current VersionId
+        (what `engine.targets.helm.version_token` computes from a known VersionId)."""
+        tokens = {}
+        for name, secret in data.secrets.items():
+            key = name.replace("-", "_")
+            DataAwsSecretsmanagerSecretVersions(self, f"versions_{key}", secret_id=secret.arn)
+            current = (f"[for v in data.aws_secretsmanager_secret_versions.versions_{key}.versions : "
+                       'v.version_id if contains(v.version_stages, "AWSCURRENT")]')
+            # A local keeps the quoted HCL at the top level of the JSON, out of the values document.
+            local = TerraformLocal(self, f"version_{key}", f"${{substr(sha256(one({current})), 0, 10)}}")
+            tokens[name] = local.as_string
+        return tokens
+
     def _ca_bundle_values(self) -> str:
         bundle = DataHttp(
             self, "rds_ca_bundle", url=rds_ca_bundle_url(self.region, self.resolved.partition),
@@ -145,7 +165,8 @@ def _role_arn(cluster: ClusterStack, account: ServiceAccount) -> str:
     return role_arn
 
 
-def supabase_values(resolved: Resolved, data: DataStack, cluster: ClusterStack) -> str:
+def supabase_values(resolved: Resolved, data: DataStack, cluster: ClusterStack,
+                    version_tokens: Mapping[str, str]) -> str:
     """The chart values as one JSON document, infrastructure facts as Terraform references."""
     instance = data.database.instance
     references = {
@@ -164,9 +185,11 @@ def supabase_values(resolved: Resolved, data: DataStack, cluster: ClusterStack) 
         rds_master_secret_arn=_STAND_INS["rds_master_secret_arn"],
         access_log_bucket=resolved.names["log_bucket"],
         waf_acl_arn=_STAND_INS["waf_acl_arn"] if data.web_acl else None,
+        secret_versions={name: f"tf-ref-version-{name}" for name in version_tokens},
     )
     values = compile_values(resolved, infra)
     swap = {_STAND_INS[key]: reference for key, reference in references.items()}
+    swap |= {version_token(f"tf-ref-version-{name}"): token for name, token in version_tokens.items()}
     replaced = _replace(values, swap)
     text = json.dumps(replaced, sort_keys=True)
     leftover = [stand_in for stand_in in swap if stand_in in text]

@@ -209,3 +209,19 @@ def test_argocd_mode_has_no_workloads_stack(tmp_path: Path, synthesized: dict[st
     out = load_output(resolved, tmp_path / "out")
     assert set(out.manifest["stacks"]) == {"network", "data", "cluster"}
     assert not any("helm_release" in stack.get("resource", {}) for stack in out.stacks.values())
+
+
+def test_synced_secret_names_follow_each_secrets_current_version(env: Synthesized) -> None:
+    """Rotating a secret changes its AWSCURRENT VersionId, hence the synced Secret's name, hence the pods."""
+    workloads = env.stacks["workloads"]
+    items = values(releases(env)["supabase"])["secrets"]["items"]
+    assert set(items) == {s.name for s in env.resolved.secrets}
+    for name, item in items.items():
+        key = name.replace("-", "_")
+        assert item["version"] == f"${{local.version_{key}}}"
+        local = workloads["locals"][f"version_{key}"]
+        assert local.startswith("${substr(sha256(one([for v in data.aws_secretsmanager_secret_versions."
+                                f"versions_{key}.versions : v.version_id if contains(v.version_stages, \"AWSCURRENT\")")
+        source = workloads["data"]["aws_secretsmanager_secret_versions"][f"versions_{key}"]
+        assert source["secret_id"].endswith(f"secret_{key}arn}}")  # the data stack's container, by reference
+    assert "aws_secretsmanager_secret_version" not in workloads.get("data", {})  # never a value
