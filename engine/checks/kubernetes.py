@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.config.model.supabase import registry_of
+
 Manifest = Mapping[str, Any]
 
 MIN_UID = 10000
 PSS_MODES = ("enforce", "audit", "warn")
-DEFAULT_REGISTRY = "docker.io"
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 # Kinds that run to completion do not serve traffic, so they need no probes (nor do init containers).
@@ -237,14 +238,6 @@ def no_secret_literals(manifests: Sequence[Manifest]) -> Iterator[Finding]:
 
 
 # ------------------------------------------------------------------------------------ images
-
-
-def registry_of(image: str) -> str:
-    """The registry host of an image reference; Docker Hub when the first part is not a host."""
-    first, _, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return DEFAULT_REGISTRY
 
 
 def image_problem(image: str, registries: Sequence[str]) -> str | None:

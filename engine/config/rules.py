@@ -15,7 +15,7 @@ from engine.config.load import Path_
 from engine.config.model import Config
 from engine.config.model.database import minutes_of_week
 from engine.config.model.network import EDGE_PREFIX_MAX, PRIVATE_PREFIX_MAX, subnet_prefixes
-from engine.config.model.supabase import Image
+from engine.config.model.supabase import Image, registry_of
 
 
 @dataclass(frozen=True)
@@ -130,11 +130,6 @@ def _certificate(config: Config) -> Iterator[Violation]:
         yield Violation(("security", "certificate_arn"),
                         f"the certificate belongs to account {account}, not {config.project.account_id}",
                         "a load balancer can only use certificates of its own account")
-
-
-def registry_of(repository: str) -> str:
-    first, _, rest = repository.partition("/")
-    return first if rest and ("." in first or ":" in first or first == "localhost") else "docker.io"
 
 
 @rule

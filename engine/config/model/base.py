@@ -83,13 +83,15 @@ K8sQuantityMemory = Annotated[str, Pattern(
     "a memory quantity",
     "use binary units, for example 256Mi or 2Gi",
 )]
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+"
+HTTPS_PATTERN = r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?"
 Email = Annotated[str, Pattern(
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
+    EMAIL_PATTERN,
     "an email address",
     "for example ops@example.com",
 )]
 HttpsUrl = Annotated[str, Pattern(
-    r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?",
+    HTTPS_PATTERN,
     "an https:// URL",
     "only TLS endpoints are accepted",
 )]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from engine.config.model.base import AwsRegion, Pattern, Section, Unique, invalid
+from engine.config.model.base import EMAIL_PATTERN, HTTPS_PATTERN, AwsRegion, Pattern, Section, Unique, invalid
 from engine.config.model.network import LogRetention
 from engine.config.model.storage import BucketName
 
@@ -40,8 +40,8 @@ class Autoscaling(Section):
         return specific or self.default
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-_HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?")
+_EMAIL = re.compile(EMAIL_PATTERN)
+_HTTPS = re.compile(HTTPS_PATTERN)
 
 
 def _alarm_endpoint(value: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field
 
 from engine.catalog import BY_NAME
 from engine.config.model.base import (
+    HTTPS_PATTERN,
     Email,
     Hostname,
     HttpsUrl,
@@ -37,7 +38,18 @@ ImageDigest = Annotated[str, Pattern(
 )]
 
 _LOCALHOST = re.compile(r"http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/\S*)?")
-_HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?")
+_HTTPS = re.compile(HTTPS_PATTERN)
+
+
+DEFAULT_REGISTRY = "docker.io"
+
+
+def registry_of(image: str) -> str:
+    """The registry host of an image reference; Docker Hub when the first part is not a host."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return DEFAULT_REGISTRY
 
 
 def _redirect_url(value: str) -> str:
