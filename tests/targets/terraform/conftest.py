@@ -16,6 +16,7 @@ import pytest
 
 from engine.config import load_config
 from engine.resolve import Resolved, resolve
+from engine.synth import read_stacks
 from engine.targets.terraform.app import synthesize
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,8 +46,7 @@ class Synthesized:
 
 def load_output(resolved: Resolved, outdir: Path) -> Synthesized:
     manifest = _json(outdir / "manifest.json")
-    stacks = {name: _json(outdir / entry["synthesizedStackPath"]) for name, entry in manifest["stacks"].items()}
-    return Synthesized(resolved=resolved, outdir=outdir, manifest=manifest, stacks=stacks)
+    return Synthesized(resolved=resolved, outdir=outdir, manifest=manifest, stacks=read_stacks(outdir))
 
 
 def resolve_environment(env: str) -> Resolved:
