@@ -1,6 +1,6 @@
 """Reading Terraform JSON values as cdktn writes them.
 
-Nested single blocks come out as objects and repeatable blocks as lists (NOTES.md section 4),
+Nested single blocks come out as objects and repeatable blocks as lists,
 booleans sometimes as strings, numbers sometimes as strings; references live inside `${...}`.
 """
 
