@@ -2,7 +2,7 @@
 
 The rules in `terraform_*.py` ask questions such as "which `aws_kms_key` does this value point at?"
 or "which statements does this policy document hold?". This module answers them once, in the
-shapes cdktn emits (see /work/scratch/cdktn/NOTES.md): nested single blocks may be objects or
+shapes CDK Terrain emits: nested single blocks may be objects or
 one-element lists, policy documents are `data.aws_iam_policy_document` sources, and a value taken
 from another stack is `${data.terraform_remote_state.<input>.outputs.<output>}`, which is
 resolved back to the producing stack's `output.<output>.value`.
