@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import EngineError
+from engine.identities import SUPABASE_NAMESPACE
 from engine.resolve import Resolved
 from engine.targets import platform
-from engine.targets.terraform.identities import SUPABASE_NAMESPACE
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGOCD_NAMESPACE = "argocd"

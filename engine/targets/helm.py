@@ -35,9 +35,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.catalog import BY_NAME, COMPONENT_NAMES
 from engine.errors import EngineError
+from engine.identities import EXTERNAL_SECRETS, STORAGE, SUPABASE_NAMESPACE
 from engine.resolve import Resolved, Scaling, Service
 from engine.targets.policies import compile_policies
-from engine.targets.terraform.identities import EXTERNAL_SECRETS, STORAGE, SUPABASE_NAMESPACE
 
 NAMESPACE = SUPABASE_NAMESPACE
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

@@ -28,14 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.resolve import Resolved
-from engine.targets.terraform.identities import (
+from engine.identities import (
     CLUSTER_AUTOSCALER,
     EXTERNAL_SECRETS,
     LOAD_BALANCER_CONTROLLER,
     SUPABASE_NAMESPACE,
     ServiceAccount,
 )
+from engine.resolve import Resolved
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 RESTRICTED = "restricted"

@@ -26,8 +26,8 @@ from typing import Any
 
 from engine.catalog import PEERS
 from engine.graph import DNS, Flow, intended_flows, peer_blocks, workloads
+from engine.identities import SUPABASE_NAMESPACE
 from engine.resolve import Resolved
-from engine.targets.terraform.identities import SUPABASE_NAMESPACE
 
 NAMESPACE = SUPABASE_NAMESPACE
 API_VERSION = "networking.k8s.io/v1"

@@ -10,9 +10,9 @@ import yaml
 
 from engine.config import load_config
 from engine.errors import EngineError
+from engine.identities import EXTERNAL_SECRETS, LOAD_BALANCER_CONTROLLER
 from engine.resolve import Resolved, resolve
 from engine.targets import argocd, platform
-from engine.targets.terraform.identities import EXTERNAL_SECRETS, LOAD_BALANCER_CONTROLLER
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "https://github.com/acme/platform.git"

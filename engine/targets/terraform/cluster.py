@@ -37,8 +37,9 @@ from cdktn_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEg
 from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from engine import identities
 from engine.resolve import Resolved
-from engine.targets.terraform import iam, identities, irsa
+from engine.targets.terraform import iam, irsa
 from engine.targets.terraform.addons import networking_addons, workload_addons
 from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.data import DataStack

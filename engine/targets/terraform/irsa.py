@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from cdktn_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 
+from engine.identities import ServiceAccount
 from engine.targets.terraform import iam
 from engine.targets.terraform.base import BaseStack
-from engine.targets.terraform.identities import ServiceAccount
 
 STS_AUDIENCE = "sts.amazonaws.com"
 

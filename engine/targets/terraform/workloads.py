@@ -52,6 +52,7 @@ from cdktn_provider_http.provider import HttpProvider
 from constructs import Construct
 
 from engine.errors import EngineError
+from engine.identities import STORAGE, SUPABASE_NAMESPACE, ServiceAccount
 from engine.resolve import Resolved
 from engine.targets import platform
 from engine.targets.helm import InfraOutputs, compile_values, version_token
@@ -59,7 +60,6 @@ from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.cluster import ClusterStack
 from engine.targets.terraform.data import DataStack
 from engine.targets.terraform.database import PORT
-from engine.targets.terraform.identities import STORAGE, SUPABASE_NAMESPACE, ServiceAccount
 from engine.targets.terraform.network import NetworkStack
 
 CHART_PATH = "../../../charts/supabase"  # from out/<env>/terraform/stacks/workloads

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.targets.terraform.identities import SERVICE_ACCOUNTS
+from engine.identities import SERVICE_ACCOUNTS
 from tests.targets.terraform.conftest import ENVIRONMENTS, Synthesized
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-"

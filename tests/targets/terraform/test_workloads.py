@@ -14,15 +14,15 @@ import pytest
 import yaml
 
 from engine.config import load_config
-from engine.resolve import resolve
-from engine.targets import platform
-from engine.targets.terraform.app import synthesize
-from engine.targets.terraform.identities import (
+from engine.identities import (
     CLUSTER_AUTOSCALER,
     EXTERNAL_SECRETS,
     LOAD_BALANCER_CONTROLLER,
     STORAGE,
 )
+from engine.resolve import resolve
+from engine.targets import platform
+from engine.targets.terraform.app import synthesize
 from engine.targets.terraform.workloads import CHART_PATH, rds_ca_bundle_url
 from tests.targets.terraform.conftest import ENVIRONMENTS, ROOT, Synthesized, load_output
 

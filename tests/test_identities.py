@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.targets.terraform.identities import SERVICE_ACCOUNTS
+from engine.identities import SERVICE_ACCOUNTS
 
 
 def test_role_suffixes_fit_iam_limits_and_are_unique() -> None:
