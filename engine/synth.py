@@ -24,11 +24,11 @@ from engine.config import load_config
 from engine.errors import EngineError
 from engine.graph import intended_flows
 from engine.manifest import ordered, read_manifest
+from engine.render import chart_path, render_chart
 from engine.resolve import Resolved, resolve
 from engine.targets.argocd import applications
 from engine.targets.helm import compile_values, placeholder_outputs
 from engine.targets.platform import namespaces
-from engine.targets.render import chart_path, render_chart
 from engine.targets.terraform.app import synthesize
 from engine.write import replace_directory
 

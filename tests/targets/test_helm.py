@@ -10,6 +10,7 @@ import pytest
 
 from engine.config import load_config
 from engine.errors import EngineError
+from engine.render import chart_path
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import (
     DATABASE_ROLES,
@@ -19,7 +20,6 @@ from engine.targets.helm import (
     role_secret,
     values_schema_text,
 )
-from engine.targets.render import chart_path
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -32,7 +32,7 @@ def resolved_env(env: str) -> Resolved:
 def test_schema_is_not_stale() -> None:
     written = (chart_path() / "values.schema.json").read_text(encoding="utf-8")
     assert written == values_schema_text(), "run: python -c 'from engine.targets.helm import write_values_schema; " \
-        "from engine.targets.render import chart_path; write_values_schema(chart_path())'"
+        "from engine.render import chart_path; write_values_schema(chart_path())'"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -38,10 +38,10 @@ from engine.config import load_config
 from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.graph import DNS, Flow, intended_flows, peer_blocks, workloads
+from engine.render import render_manifests
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, placeholder_outputs
 from engine.targets.policies import BROAD_ANNOTATION, DEFAULT_DENY, NAMESPACE, compile_policies, policy_name
-from engine.targets.render import render_manifests
 from tests.strategies import configs
 from tests.targets.test_helm import ROOT
 

@@ -21,9 +21,9 @@ from kubernetes_validate import utils as kv
 from engine.checks.kubernetes import Finding, check_manifests
 from engine.config.overlay import Merged
 from engine.config.validate import validate
+from engine.render import RenderError, lint_chart, render_chart, render_manifests
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, placeholder_outputs
-from engine.targets.render import RenderError, lint_chart, render_chart, render_manifests
 from tests.strategies import configs
 from tests.targets.test_helm import ENVIRONMENTS, resolved_env
 
