@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 BASELINE = """
 import sys, tempfile
-from engine.targets.terraform.app import ensure_node
+from engine.node import ensure_node
 ensure_node()
 from cdktn import App, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider

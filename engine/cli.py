@@ -111,6 +111,7 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
     """Compile configs into Terraform stacks, checked and written atomically."""
     from engine.synth import synth as run
 
+    _choose_node()
     reports = run(files, out, progress=_progress)
     if fmt == "json":
         click.echo(json.dumps({"environments": [r.as_dict() for r in reports]}, indent=2))
@@ -130,6 +131,7 @@ def check(file: Path) -> None:
     """Synthesize in a scratch directory and run every invariant; writes nothing."""
     from engine.synth import check as run
 
+    _choose_node()
     stacks, objects = run(file, progress=_progress)
     click.echo(f"{file}: {len(stacks)} stacks and {objects} Kubernetes objects pass every invariant")
 
@@ -165,6 +167,7 @@ def _deploy_command(action: Action, summary: str) -> None:
         from engine.deploy.run import DeployOptions, deploy
 
         options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
+        _choose_node()
         report = deploy(file, options, ask=_ask, progress=_progress)
         if fmt == "json":
             click.echo(json.dumps(report.as_dict(), indent=2))
@@ -195,6 +198,13 @@ def secrets_status(file: Path) -> None:
 
     for status in status_of_config(file):
         click.echo(status.render())
+
+
+def _choose_node() -> None:
+    """Point jsii at a supported Node.js before anything imports CDK Terrain."""
+    from engine.node import ensure_node
+
+    ensure_node()
 
 
 def _ask(question: str) -> bool:

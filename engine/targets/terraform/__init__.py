@@ -2,10 +2,10 @@
 
 Entry point: `engine.targets.terraform.app.synthesize(resolved, outdir)`. Importing this package
 is cheap; CDK Terrain and the provider bindings load only when a stack module is imported,
-which `synthesize` does after `ensure_node()` has chosen the Node.js binary.
+which `synthesize` does after the edge has chosen the Node.js binary (`engine.node`).
 
 Modules:
-  app         the edge: Node.js choice, App, synth
+  app         the App and its synth (the one place that writes stacks)
   stacks      which stacks exist and how they are wired (network -> data -> cluster -> workloads)
   base        backend, provider, version pin, names and ARNs shared by every stack
   iam, kms    policy documents and roles; customer managed keys and their key policies
