@@ -20,6 +20,8 @@ class Component:
     enabled_by_default: bool = True
     required: bool = False
     uses_database: bool = False
+    # The login role whose password the component gets (`db-<role>` secret); None: no database access.
+    database_role: str | None = None
     cpu: str = "100m"
     memory: str = "256Mi"
 
@@ -58,26 +60,31 @@ class Peer:
     why_broad: str = ""
 
 
+# Each API-facing service logs in as its own role; meta (and Studio through meta) and analytics
+# need the broad supabase_admin; functions hand the URL to user code, so they get the least
+# privileged role, authenticator (it can only SET ROLE to anon, authenticated and service_role).
 COMPONENTS: tuple[Component, ...] = (
     Component("kong", 8000, "kong", "2.8.1", "API gateway: the only entry point", required=True,
               memory="512Mi"),
     Component("auth", 9999, "supabase/gotrue", "v2.180.0", "GoTrue: users, sessions, JWTs",
-              uses_database=True),
+              uses_database=True, database_role="supabase_auth_admin"),
     Component("rest", 3000, "postgrest/postgrest", "v13.0.7", "PostgREST: REST over the database",
-              uses_database=True),
+              uses_database=True, database_role="authenticator"),
     Component("realtime", 4000, "supabase/realtime", "v2.51.11",
-              "Realtime: database changes over websockets", uses_database=True, memory="512Mi"),
+              "Realtime: database changes over websockets", uses_database=True,
+              database_role="supabase_realtime_admin", memory="512Mi"),
     Component("storage", 5000, "supabase/storage-api", "v1.28.0", "Storage API over S3",
-              uses_database=True),
+              uses_database=True, database_role="supabase_storage_admin"),
     Component("imgproxy", 5001, "darthsim/imgproxy", "v3.8.0", "image transformations"),
     Component("meta", 8080, "supabase/postgres-meta", "v0.91.6",
-              "Postgres metadata API for Studio", uses_database=True),
+              "Postgres metadata API for Studio", uses_database=True, database_role="supabase_admin"),
+    # Studio never connects itself (no database edge) but hands meta supabase_admin's password.
     Component("studio", 3000, "supabase/studio", "2025.10.01-sha-8460121", "dashboard",
-              memory="512Mi"),
+              database_role="supabase_admin", memory="512Mi"),
     Component("functions", 9000, "supabase/edge-runtime", "v1.69.6", "edge functions runtime",
-              enabled_by_default=False, uses_database=True, memory="512Mi"),
+              enabled_by_default=False, uses_database=True, database_role="authenticator", memory="512Mi"),
     Component("analytics", 4000, "supabase/logflare", "1.22.4", "log analytics",
-              enabled_by_default=False, uses_database=True, memory="1Gi"),
+              enabled_by_default=False, uses_database=True, database_role="supabase_admin", memory="1Gi"),
 )
 
 COMPONENT_NAMES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
@@ -168,11 +175,18 @@ DATABASE_LOGIN_ROLES: tuple[str, ...] = (
     "supabase_admin",
 )
 
+
+
+def role_secret(role: str) -> str:
+    """Catalog name of the secret holding the password of a database login role."""
+    return "db-" + role.replace("_", "-")
+
+
 SECRETS: tuple[Secret, ...] = (
     Secret("jwt-secret", "random", 64, "HS256 key that signs and verifies every Supabase JWT"),
     Secret("anon-key", "jwt:anon", 0, "API key for anonymous clients"),
     Secret("service-role-key", "jwt:service_role", 0, "API key that bypasses row level security"),
-    *(Secret(f"db-{role.replace('_', '-')}", "random", 40, f"database password of {role}")
+    *(Secret(role_secret(role), "random", 40, f"database password of {role}")
       for role in DATABASE_LOGIN_ROLES),
     Secret("realtime-secret-key-base", "random", 64, "Realtime (Phoenix) SECRET_KEY_BASE", needs="realtime"),
     # DB_ENC_KEY is an AES-128 key: exactly 16 bytes.

@@ -62,19 +62,22 @@ def validate(files: Sequence[Path], fmt: str) -> None:
 
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("schemas"),
-              show_default=True, help="Directory to write the schemas to.")
+              show_default=True, help="Directory to write the config schemas to.")
+@click.option("--chart", type=click.Path(path_type=Path, file_okay=False), default=Path("charts/supabase"),
+              show_default=True, help="Chart whose values.schema.json to write too (skipped when absent).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the files there are stale.")
-def schema(out: Path, check: bool) -> None:
-    """Write the editor JSON Schemas (complete config and environment overlay)."""
+def schema(out: Path, chart: Path, check: bool) -> None:
+    """Write the generated JSON Schemas: complete config, environment overlay, chart values."""
     from engine.scaffold import stale_schemas, write_schemas
 
+    chart_dir = chart if (chart / "Chart.yaml").is_file() else None
     if check:
-        stale = stale_schemas(out)
+        stale = stale_schemas(out, chart_dir)
         if stale:
             raise EngineError(f"stale schema: {', '.join(map(str, stale))}", "run `supa-engine schema`")
-        click.echo(f"schemas in {out} are up to date")
+        click.echo(f"schemas in {out}{f' and {chart_dir}' if chart_dir else ''} are up to date")
         return
-    for path in write_schemas(out).files:
+    for path in write_schemas(out, chart_dir).files:
         click.echo(f"wrote {path}")
 
 

@@ -118,7 +118,7 @@ def resolve(config: Config) -> Resolved:
             raise AssertionError(f"derived {purpose} name {name!r} exceeds {NAME_LIMITS[purpose]} characters")
     tags = {**config.project.tags, "Project": project.name, "Environment": project.environment,
             "ManagedBy": MANAGED_BY}
-    services = tuple(_service(config, name) for name in enabled(config))
+    services = tuple(service_of(config, name) for name in enabled(config))
     on = {s.name for s in services}
     return Resolved(
         config=config,
@@ -172,7 +172,8 @@ def image_reference(image: Image | None, default: str) -> str:
     return f"{image.repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
 
 
-def _service(config: Config, name: str) -> Service:
+def service_of(config: Config, name: str) -> Service:
+    """Port, image, resources and scaling of a component as the config sets them (enabled or not)."""
     component = BY_NAME[name]
     settings = getattr(config.supabase.components, name)
     reference = image_reference(settings.image, f"{component.repository}:{component.tag}")

@@ -1,4 +1,5 @@
-"""`supa-engine init`: a working starting point in a new directory."""
+"""`supa-engine init` and `supa-engine schema`: a starting point in a new directory, and the
+generated JSON Schemas (the config's two and the chart's values schema), all rendered alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pathlib import Path
 from engine.config.schema import FULL_NAME, OVERLAY_NAME, full_schema, overlay_schema, render
 from engine.errors import EngineError
 from engine.resources import data_path
+from engine.targets.values import values_schema
+
+VALUES_SCHEMA = "values.schema.json"
 
 
 @dataclass(frozen=True)
@@ -15,25 +19,28 @@ class Written:
     files: tuple[Path, ...]
 
 
-def schema_files(directory: Path) -> dict[Path, str]:
-    """The two schemas, rendered, keyed by where they belong under `directory`."""
-    return {
+def schema_files(directory: Path, chart_dir: Path | None = None) -> dict[Path, str]:
+    """The config's two schemas under `directory` and, given a chart, its values schema, rendered."""
+    files = {
         directory / FULL_NAME: render(full_schema()),
         directory / OVERLAY_NAME: render(overlay_schema()),
     }
+    if chart_dir is not None:
+        files[chart_dir / VALUES_SCHEMA] = render(values_schema())
+    return files
 
 
-def write_schemas(directory: Path) -> Written:
-    files = schema_files(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+def write_schemas(directory: Path, chart_dir: Path | None = None) -> Written:
+    files = schema_files(directory, chart_dir)
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return Written(tuple(files))
 
 
-def stale_schemas(directory: Path) -> list[Path]:
-    """Schema files under `directory` that differ from what the model generates."""
-    return [p for p, text in schema_files(directory).items()
+def stale_schemas(directory: Path, chart_dir: Path | None = None) -> list[Path]:
+    """Generated schema files that differ from what the models generate (or are missing)."""
+    return [p for p, text in schema_files(directory, chart_dir).items()
             if not p.exists() or p.read_text(encoding="utf-8") != text]
 
 

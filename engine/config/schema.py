@@ -57,8 +57,8 @@ def overlay_schema() -> dict[str, Any]:
 
 
 def render(schema: dict[str, Any]) -> str:
-    """Stable text for the checked-in files."""
-    return json.dumps(schema, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    """Stable text for every generated schema file (these two and the chart's values schema)."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 _MODELINE_KEY = {

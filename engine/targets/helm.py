@@ -1,260 +1,46 @@
 """Compile resolved facts into the values of the project's own chart, `charts/supabase`.
 
-The chart owns the templates; this module owns the *shape* of the values (the pydantic model
-`ChartValues`, from which `charts/supabase/values.schema.json` is generated, so a wrong
-`helm install -f` fails before anything renders) and the *content* (`compile_values`).
-
-`compile_values` is a pure function of two inputs:
-
-* `Resolved`: everything the config decides (components, images, resources, scaling, domain,
-  auth settings, CIDRs, secret names);
-* `InfraOutputs`: the few facts only the Terraform stacks know (the RDS endpoint, IAM role and
-  WAF ARNs, the RDS-managed master secret). Terraform's `helm_release` passes the real ones;
-  `placeholder_outputs` derives what it can from the config and marks what AWS assigns at
-  creation with the word `placeholder`, for the review copy rendered by `synth`.
-
-Secret *values* never appear here: the values only name Secrets Manager entries, which
-External Secrets syncs into Kubernetes Secrets. Each synced Secret is named
-`<secret>-<version>`, where `version` is a short token of the Secrets Manager version (metadata,
-not the value; see `InfraOutputs.secret_versions`). Rotating a secret changes the token, so the
-Secret's name changes, so the pod template of every component that reads it changes, and
-Kubernetes rolls exactly those pods, which cannot start until the new Secret has synced. No
-reloader controller is involved.
+A pure function of `Resolved` and the few facts only the Terraform stacks know (`InfraOutputs`);
+the values name Secrets Manager entries, never secret values (README: "Chart values").
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from engine.catalog import BY_NAME, COMPONENT_NAMES
+from engine.catalog import COMPONENT_NAMES
 from engine.errors import EngineError
 from engine.identities import EXTERNAL_SECRETS, STORAGE, SUPABASE_NAMESPACE
-from engine.resolve import Resolved, Scaling, Service
+from engine.resolve import Resolved, service_of
 from engine.targets.policies import compile_policies
+from engine.targets.values import (
+    AccessLogs,
+    Auth,
+    Bootstrap,
+    ChartValues,
+    Component,
+    Components,
+    Database,
+    DatabaseTls,
+    Ingress,
+    NetworkPolicy,
+    Platform,
+    Replicas,
+    Resources,
+    SecretItem,
+    Secrets,
+    SecretStore,
+    Smtp,
+    Storage,
+    StoreServiceAccount,
+)
 
 NAMESPACE = SUPABASE_NAMESPACE
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 DEFAULT_SECRET_VERSION = "v0"
-
-# Login role of each component that connects to the database. Each API-facing service has its own
-# role; meta (and Studio through meta) and analytics need the broad supabase_admin; functions hand
-# the URL to user code, so they get the least privileged role, authenticator (it can only SET ROLE
-# to anon, authenticated and service_role).
-DATABASE_ROLES: Mapping[str, str] = {
-    "auth": "supabase_auth_admin",
-    "rest": "authenticator",
-    "realtime": "supabase_realtime_admin",
-    "storage": "supabase_storage_admin",
-    "meta": "supabase_admin",
-    "studio": "supabase_admin",
-    "functions": "authenticator",
-    "analytics": "supabase_admin",
-}
-
-
-def role_secret(role: str) -> str:
-    """Catalog name of the secret holding the password of a database login role."""
-    return "db-" + role.replace("_", "-")
-
-
-# --------------------------------------------------------------------------------------------
-# The values model (source of values.schema.json)
-# --------------------------------------------------------------------------------------------
-
-_CPU = r"^[0-9]+(\.[0-9]+)?m?$"
-_MEMORY = r"^[0-9]+(Ki|Mi|Gi|Ti)$"
-# repository:tag[@sha256:digest], always with a tag (the config model already refuses `latest`;
-# Go's and Rust's regex engines have no look-ahead to refuse it here too).
-_IMAGE = r"^[a-z0-9.:/_-]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?$"
-_ARN = r"^arn:aws(-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$"
-_CIDR = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
-_DNS_NAME = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
-_SECRET_KEY = r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Resources(_Strict):
-    cpu: str = Field(pattern=_CPU, description="CPU request.")
-    memory: str = Field(pattern=_MEMORY, description="Memory request and limit.")
-    cpuLimit: str = Field(pattern=_CPU, description="CPU limit.")
-
-
-class Replicas(_Strict):
-    min: int = Field(ge=1, le=100, description="HorizontalPodAutoscaler minReplicas; a PDB exists when > 1.")
-    max: int = Field(ge=1, le=100, description="HorizontalPodAutoscaler maxReplicas.")
-    cpuTargetPercent: int = Field(ge=10, le=95, description="Average CPU utilisation target.")
-
-
-class Component(_Strict):
-    enabled: bool = Field(description="Render this component.")
-    image: str = Field(pattern=_IMAGE, description="Pinned image: repository:tag[@sha256:digest].")
-    port: int = Field(ge=1, le=65535, description="Container and Service port.")
-    resources: Resources
-    replicas: Replicas
-
-
-class Components(_Strict):
-    kong: Component
-    auth: Component
-    rest: Component
-    realtime: Component
-    storage: Component
-    imgproxy: Component
-    meta: Component
-    studio: Component
-    functions: Component
-    analytics: Component
-
-
-class Platform(_Strict):
-    prefix: str = Field(min_length=1, pattern=_DNS_NAME, description="<project>-<environment>.")
-    region: str = Field(min_length=1, description="AWS region.")
-    domain: str = Field(min_length=1, pattern=_DNS_NAME, description="Public API host name.")
-    siteUrl: str = Field(pattern=r"^https://", description="Default redirect after sign-in.")
-    redirectUrls: list[str] = Field(description="Additional allowed redirect URLs.")
-
-
-class DatabaseTls(_Strict):
-    caConfigMap: str = Field(min_length=1, pattern=_DNS_NAME,
-                             description="ConfigMap holding the RDS CA bundle (PEM).")
-    caKey: str = Field(min_length=1, description="Key of the bundle in that ConfigMap.")
-    caBundle: str = Field(description="PEM of the regional RDS CA bundle (public). When set, the chart "
-                          "creates the ConfigMap; when empty, it must already exist.")
-
-
-class Database(_Strict):
-    host: str = Field(min_length=1, pattern=_DNS_NAME, description="RDS endpoint host.")
-    port: int = Field(ge=1, le=65535, description="RDS port.")
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="Database name.")
-    tls: DatabaseTls
-
-
-class StoreServiceAccount(_Strict):
-    name: str = Field(min_length=1, description="Service account whose IRSA role reads Secrets Manager.")
-    namespace: str = Field(min_length=1, description="Its namespace (External Secrets Operator's).")
-
-
-class SecretStore(_Strict):
-    name: str = Field(min_length=1, pattern=_DNS_NAME, description="ClusterSecretStore name.")
-    serviceAccount: StoreServiceAccount
-    refreshInterval: str = Field(pattern=r"^[0-9]+[smh]$", description="How often ESO re-reads each secret.")
-
-
-class SecretItem(_Strict):
-    remoteKey: str = Field(min_length=1, description="Secrets Manager name (never a value).")
-    version: str = Field(pattern=r"^[a-z0-9]{1,16}$",
-                         description="Token of the Secrets Manager version; part of the synced Secret's name.")
-
-
-class Secrets(_Strict):
-    store: SecretStore
-    items: dict[str, SecretItem] = Field(description="Catalog secret name -> where it lives.",
-                                         json_schema_extra={"propertyNames": {"pattern": _SECRET_KEY}})
-
-
-class Bootstrap(_Strict):
-    enabled: bool = Field(description="Run `supa-engine db bootstrap` as a pre-install/pre-upgrade hook.")
-    image: str = Field(pattern=_IMAGE, description="The supa-engine image (published by the project).")
-    masterSecretArn: str = Field(pattern=_ARN, description="ARN of the RDS-managed master user secret.")
-    resources: Resources
-
-
-class AccessLogs(_Strict):
-    bucket: str = Field(min_length=3, description="S3 bucket for load balancer access logs.")
-    prefix: str = Field(description="Key prefix of the logs.")
-
-
-class Ingress(_Strict):
-    enabled: bool = Field(description="Create the ALB Ingress for kong.")
-    className: str = Field(min_length=1, description="IngressClass of the AWS Load Balancer Controller.")
-    loadBalancerName: str = Field(min_length=1, max_length=32, description="ALB name.")
-    certificateArn: str = Field(pattern=_ARN, description="ACM certificate (HTTPS only).")
-    sslPolicy: str = Field(pattern=r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)",
-                           description="TLS 1.2+ listener policy.")
-    inboundCidrs: list[str] = Field(min_length=1, json_schema_extra={"items": {"pattern": _CIDR}},
-                                    description="Sources allowed to reach the load balancer.")
-    wafAclArn: str = Field(description="WAFv2 web ACL ARN, empty when WAF is off.")
-    accessLogs: AccessLogs
-    tags: dict[str, str] = Field(description="AWS tags of the load balancer.")
-    studioCidrs: list[str] = Field(json_schema_extra={"items": {"pattern": _CIDR}},
-                                   description="Non-empty: Studio is served (behind basic auth) to these only.")
-
-
-class Storage(_Strict):
-    bucket: str = Field(min_length=3, max_length=63, description="S3 bucket of stored objects.")
-    region: str = Field(min_length=1, description="Region of the bucket.")
-    roleArn: str = Field(pattern=_ARN, description="IRSA role of the storage service account.")
-    fileSizeLimitBytes: int = Field(ge=1, description="Largest accepted upload.")
-
-
-class Smtp(_Strict):
-    host: str = Field(min_length=1)
-    port: Literal[465, 587]
-    user: str = Field(min_length=1)
-    sender: str = Field(min_length=3)
-    senderName: str = Field(min_length=1)
-
-
-class Auth(_Strict):
-    signupEnabled: bool
-    emailAutoconfirm: bool
-    jwtExpirySeconds: int = Field(ge=300, le=604800)
-    smtp: Smtp | None = Field(description="Mail server; null disables email sending.")
-
-
-class NetworkPolicy(_Strict):
-    name: str = Field(min_length=1, max_length=63, pattern=_DNS_NAME, description="NetworkPolicy name.")
-    annotations: dict[str, str] = Field(description="Annotations (the reason for any internet-wide peer).")
-    spec: dict[str, Any] = Field(description="NetworkPolicySpec (networking.k8s.io/v1), compiled by "
-                                 "engine/targets/policies.py from the service graph; rendered as is.")
-
-
-class ChartValues(_Strict):
-    """Values of charts/supabase. Everything is required: `compile_values` always writes all of it."""
-
-    model_config = ConfigDict(title="supa-engine chart values")
-
-    platform: Platform
-    database: Database
-    secrets: Secrets
-    bootstrap: Bootstrap
-    ingress: Ingress
-    storage: Storage
-    auth: Auth
-    components: Components
-    networkPolicies: list[NetworkPolicy] = Field(
-        min_length=1, description="The namespace's NetworkPolicies, default deny first (never empty: fail closed).")
-
-
-def values_schema() -> dict[str, Any]:
-    """JSON Schema of the chart values (written to charts/supabase/values.schema.json)."""
-    schema = ChartValues.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
-
-
-def values_schema_text() -> str:
-    return json.dumps(values_schema(), indent=2, sort_keys=True) + "\n"
-
-
-def write_values_schema(chart_dir: Path) -> Path:
-    path = chart_dir / "values.schema.json"
-    path.write_text(values_schema_text(), encoding="utf-8")
-    return path
-
-
-# --------------------------------------------------------------------------------------------
-# Compilation
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -391,18 +177,12 @@ def _waf_acl(resolved: Resolved, infra: InfraOutputs) -> str:
 
 
 def _component(resolved: Resolved, name: str) -> Component:
-    service = resolved.service(name)
-    enabled = service is not None
-    if service is None:  # disabled: the catalog's defaults keep the values complete and valid
-        catalog = BY_NAME[name]
-        bounds = resolved.config.autoscaling.for_component(name)
-        service = Service(name=name, port=catalog.port, image=f"{catalog.repository}:{catalog.tag}",
-                          cpu=catalog.cpu, memory=catalog.memory, cpu_limit="1",
-                          scaling=Scaling(bounds.min_replicas, bounds.max_replicas, bounds.cpu_target_percent),
-                          uses_database=catalog.uses_database)
+    enabled = resolved.service(name)
+    # A disabled component keeps the facts resolve derives for it, so the values stay complete and valid.
+    service = enabled or service_of(resolved.config, name)
     scaling = service.scaling
     return Component(
-        enabled=enabled,
+        enabled=enabled is not None,
         image=service.image,
         port=service.port,
         resources=Resources(cpu=service.cpu, memory=service.memory, cpuLimit=service.cpu_limit),

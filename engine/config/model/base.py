@@ -73,13 +73,15 @@ IamPrincipalArn = Annotated[str, Pattern(
     "an IAM role or user ARN",
     "for example arn:aws:iam::123456789012:role/platform-admins",
 )]
+CPU_PATTERN = r"[0-9]+(\.[0-9]+)?m?"
+MEMORY_PATTERN = r"[0-9]+(Ki|Mi|Gi|Ti)"
 K8sQuantityCpu = Annotated[str, Pattern(
-    r"[0-9]+(\.[0-9]+)?m?",
+    CPU_PATTERN,
     "a CPU quantity",
     "for example 250m or 1",
 )]
 K8sQuantityMemory = Annotated[str, Pattern(
-    r"[0-9]+(Ki|Mi|Gi|Ti)",
+    MEMORY_PATTERN,
     "a memory quantity",
     "use binary units, for example 256Mi or 2Gi",
 )]
@@ -136,11 +138,11 @@ def _operator_cidr(value: str) -> str:
 
 
 PRIVATE_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-_CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
+CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
 
-Cidr = Annotated[str, Field(json_schema_extra={"pattern": _CIDR_PATTERN}), AfterValidator(_cidr)]
-PrivateCidr = Annotated[str, Field(json_schema_extra={"pattern": _CIDR_PATTERN}), AfterValidator(_private_cidr)]
-OperatorCidr = Annotated[str, Field(json_schema_extra={"pattern": _CIDR_PATTERN}), AfterValidator(_operator_cidr)]
+Cidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_cidr)]
+PrivateCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_private_cidr)]
+OperatorCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_operator_cidr)]
 
 
 def unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
