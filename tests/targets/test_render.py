@@ -18,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from kubernetes_validate import utils as kv
 
+from engine.catalog import BY_NAME, COMPONENT_NAMES, DATABASE_LOGIN_ROLES, role_secret
 from engine.checks.kubernetes import Finding, check_manifests
 from engine.config.overlay import Merged
 from engine.config.validate import validate
@@ -172,3 +173,29 @@ def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     assert schema_problems(objects, config.cluster.kubernetes_version) == []
     assert invariants(resolved, objects) == []
+
+
+def test_chart_database_roles_match_the_catalog() -> None:
+    """The chart's one copy of the roles: each workload reads exactly its catalog role's `db-` secret,
+    and the bootstrap Job sets every login role, in the catalog's order."""
+    config = resolved_env("prod").config
+    components = config.supabase.components
+    everything = components.model_copy(update={
+        name: getattr(components, name).model_copy(update={"enabled": True}) for name in COMPONENT_NAMES})
+    resolved = resolve(config.model_copy(update={"supabase": config.supabase.model_copy(
+        update={"components": everything})}))
+    values = compile_values(resolved, placeholder_outputs(resolved))
+    objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert set(deployments) == set(COMPONENT_NAMES)
+    for name, deployment in deployments.items():
+        env = [e for c in deployment["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])]
+        secrets = {e["valueFrom"]["secretKeyRef"]["name"].rsplit("-", 1)[0] for e in env
+                   if "secretKeyRef" in e.get("valueFrom", {})}
+        role = BY_NAME[name].database_role
+        assert {s for s in secrets if s.startswith("db-")} == ({role_secret(role)} if role else set()), name
+        urls = [e["value"] for e in env if "$(DB_PASSWORD)@" in e.get("value", "")]
+        assert all(url.split("://", 1)[1].startswith(f"{role}:") for url in urls), name
+    bootstrap = next(o for o in objects if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == "db-bootstrap")
+    keys = [d["secretKey"] for d in bootstrap["spec"]["data"] if d["secretKey"] not in ("username", "password")]
+    assert keys == list(DATABASE_LOGIN_ROLES)

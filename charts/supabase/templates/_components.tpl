@@ -85,11 +85,11 @@ args: ["umask 077 && resty /etc/kong/render.lua && exec /docker-entrypoint.sh ko
   value: {{ .Values.components.auth.port | quote }}
 - name: API_EXTERNAL_URL
   value: {{ include "supabase.publicUrl" . }}
-{{ include "supabase.dbPasswordEnv" (list . "supabase_auth_admin") }}
+{{ include "supabase.dbPasswordEnv" (list . "auth") }}
 - name: GOTRUE_DB_DRIVER
   value: postgres
 - name: GOTRUE_DB_DATABASE_URL
-  value: {{ include "supabase.dbUrl" (list . "supabase_auth_admin" "postgres") | quote }}
+  value: {{ include "supabase.dbUrl" (list . "auth" "postgres") | quote }}
 - name: GOTRUE_SITE_URL
   value: {{ .Values.platform.siteUrl | quote }}
 - name: GOTRUE_URI_ALLOW_LIST
@@ -149,9 +149,9 @@ livenessProbe:
 
 {{/* ---------------------------------------------------------------- rest (PostgREST) */}}
 {{- define "supabase.rest.env" -}}
-{{ include "supabase.dbPasswordEnv" (list . "authenticator") }}
+{{ include "supabase.dbPasswordEnv" (list . "rest") }}
 - name: PGRST_DB_URI
-  value: {{ include "supabase.dbUrl" (list . "authenticator" "postgres") | quote }}
+  value: {{ include "supabase.dbUrl" (list . "rest" "postgres") | quote }}
 - name: PGRST_DB_SCHEMAS
   value: public,storage,graphql_public
 - name: PGRST_DB_ANON_ROLE
@@ -208,8 +208,8 @@ gen_rpc 5369. The cookie comes from a Secret, never the image's public default.
 - name: DB_NAME
   value: {{ $db.name | quote }}
 - name: DB_USER
-  value: supabase_realtime_admin
-{{ include "supabase.dbPasswordEnv" (list . "supabase_realtime_admin") }}
+  value: {{ include "supabase.dbRole" (list . "realtime") }}
+{{ include "supabase.dbPasswordEnv" (list . "realtime") }}
 - name: DB_SSL
   value: "true"
 - name: DB_SSL_CA_CERT
@@ -282,9 +282,9 @@ hostname: fly-local-6pn
 {{ include "supabase.secretEnv" (list . "SERVICE_KEY" "service-role-key") }}
 {{ include "supabase.secretEnv" (list . "PGRST_JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "AUTH_JWT_SECRET" "jwt-secret") }}
-{{ include "supabase.dbPasswordEnv" (list . "supabase_storage_admin") }}
+{{ include "supabase.dbPasswordEnv" (list . "storage") }}
 - name: DATABASE_URL
-  value: {{ include "supabase.dbUrl" (list . "supabase_storage_admin" "postgres") | quote }}
+  value: {{ include "supabase.dbUrl" (list . "storage" "postgres") | quote }}
 - name: POSTGREST_URL
   value: {{ include "supabase.url" (dict "root" . "name" "rest") }}
 - name: STORAGE_BACKEND
@@ -374,8 +374,8 @@ livenessProbe:
 - name: PG_META_DB_NAME
   value: {{ $db.name | quote }}
 - name: PG_META_DB_USER
-  value: supabase_admin
-{{ include "supabase.secretEnv" (list . "PG_META_DB_PASSWORD" "db-supabase-admin") }}
+  value: {{ include "supabase.dbRole" (list . "meta") }}
+{{ include "supabase.dbPasswordEnv" (list . "meta" "PG_META_DB_PASSWORD") }}
 - name: PG_META_DB_SSL_MODE
   value: verify-full
 - name: PG_META_DB_SSL_ROOT_CERT
@@ -422,7 +422,7 @@ livenessProbe:
   value: {{ $db.port | quote }}
 - name: POSTGRES_DB
   value: {{ $db.name | quote }}
-{{ include "supabase.secretEnv" (list . "POSTGRES_PASSWORD" "db-supabase-admin") }}
+{{ include "supabase.dbPasswordEnv" (list . "studio" "POSTGRES_PASSWORD") }}
 {{ include "supabase.secretEnv" (list . "PG_META_CRYPTO_KEY" "meta-crypto-key") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_ANON_KEY" "anon-key") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_SERVICE_KEY" "service-role-key") }}
@@ -476,9 +476,9 @@ livenessProbe:
 {{ include "supabase.secretEnv" (list . "JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_ANON_KEY" "anon-key") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_SERVICE_ROLE_KEY" "service-role-key") }}
-{{ include "supabase.dbPasswordEnv" (list . "authenticator") }}
+{{ include "supabase.dbPasswordEnv" (list . "functions") }}
 - name: SUPABASE_DB_URL
-  value: {{ include "supabase.dbUrl" (list . "authenticator" "postgresql") | quote }}
+  value: {{ include "supabase.dbUrl" (list . "functions" "postgresql") | quote }}
 - name: SUPABASE_URL
   value: {{ include "supabase.url" (dict "root" . "name" "kong") }}
 - name: SUPABASE_PUBLIC_URL
@@ -530,14 +530,14 @@ args: ["start", "--main-service", "/home/deno/functions/main", "--port", "{{ .Va
 - name: DB_DATABASE
   value: {{ $db.name | quote }}
 - name: DB_USERNAME
-  value: supabase_admin
+  value: {{ include "supabase.dbRole" (list . "analytics") }}
 - name: DB_SCHEMA
   value: _analytics
-{{ include "supabase.dbPasswordEnv" (list . "supabase_admin") }}
+{{ include "supabase.dbPasswordEnv" (list . "analytics") }}
 - name: DB_SSL
   value: "true"
 - name: POSTGRES_BACKEND_URL
-  value: {{ include "supabase.dbUrl" (list . "supabase_admin" "postgresql") | quote }}
+  value: {{ include "supabase.dbUrl" (list . "analytics" "postgresql") | quote }}
 - name: POSTGRES_BACKEND_SCHEMA
   value: _analytics
 - name: LOGFLARE_SINGLE_TENANT

@@ -5,10 +5,6 @@ ServiceAccount without an API token. Components differ only in what the per-comp
 templates in _components.tpl define: env, probes, extra mounts and volumes, command.
 */}}
 
-{{- define "supabase.components" -}}
-kong auth rest realtime storage imgproxy meta studio functions analytics
-{{- end -}}
-
 {{- define "supabase.labels" -}}
 app.kubernetes.io/name: {{ .name }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
@@ -60,7 +56,7 @@ limits:
 {{/*
 An environment variable read from a synced Secret: (list $ "ENV_NAME" "catalog-secret-name").
 The Secret's name carries the Secrets Manager version token, so a rotation renames it and
-rolls every pod that reads it (see engine/targets/helm.py).
+rolls every pod that reads it (README: "Chart values").
 */}}
 {{- define "supabase.secretEnv" -}}
 {{- $root := index . 0 -}}
@@ -77,22 +73,55 @@ rolls every pod that reads it (see engine/targets/helm.py).
       key: value
 {{- end -}}
 
-{{/* The password of a component's database role, as DB_PASSWORD (used by $(DB_PASSWORD) below). */}}
+{{/*
+The chart's only copy of the database login roles (engine/catalog.py is the source; a test
+renders the chart and compares): every login role, in the bootstrap's order, and the role each
+component logs in as.
+*/}}
+{{- define "supabase.loginRoles" -}}
+authenticator supabase_auth_admin supabase_storage_admin supabase_realtime_admin supabase_admin
+{{- end -}}
+
+{{- define "supabase.componentRoles" -}}
+auth: supabase_auth_admin
+rest: authenticator
+realtime: supabase_realtime_admin
+storage: supabase_storage_admin
+meta: supabase_admin
+studio: supabase_admin
+functions: authenticator
+analytics: supabase_admin
+{{- end -}}
+
+{{/* The login role of a component: (list $ "component"). */}}
+{{- define "supabase.dbRole" -}}
+{{- index (include "supabase.componentRoles" (index . 0) | fromYaml) (index . 1) -}}
+{{- end -}}
+
+{{/* Catalog name of the secret holding a login role's password: "role" -> db-<role, hyphenated>. */}}
+{{- define "supabase.roleSecret" -}}
+{{- printf "db-%s" (. | replace "_" "-") -}}
+{{- end -}}
+
+{{/* The password of a component's login role as an environment variable, DB_PASSWORD unless
+     named (read by $(DB_PASSWORD) below): (list $ "component" ["ENV_NAME"]). */}}
 {{- define "supabase.dbPasswordEnv" -}}
-{{- $role := index . 1 -}}
-{{ include "supabase.secretEnv" (list (index . 0) "DB_PASSWORD" (printf "db-%s" ($role | replace "_" "-"))) }}
+{{- $root := index . 0 -}}
+{{- $env := "DB_PASSWORD" -}}
+{{- if gt (len .) 2 -}}{{- $env = index . 2 -}}{{- end -}}
+{{ include "supabase.secretEnv" (list $root $env (include "supabase.roleSecret" (include "supabase.dbRole" (list $root (index . 1))))) }}
 {{- end -}}
 
 {{- define "supabase.caPath" -}}/etc/rds-ca/ca-bundle.pem{{- end -}}
 
 {{/*
-libpq-style URL with verify-full TLS against the mounted RDS CA: (list $ "role" "scheme").
+libpq-style URL with verify-full TLS against the mounted RDS CA: (list $ "component" "scheme").
 The password is expanded by the kubelet from DB_PASSWORD (a Secret), never written here.
 */}}
 {{- define "supabase.dbUrl" -}}
 {{- $root := index . 0 -}}
 {{- $db := $root.Values.database -}}
-{{- printf "%s://%s:$(DB_PASSWORD)@%s:%v/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (index . 1) $db.host $db.port $db.name (include "supabase.caPath" $root) -}}
+{{- printf "%s://%s:$(DB_PASSWORD)@%s:%v/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (include "supabase.dbRole" (list $root (index . 1))) $db.host $db.port $db.name (include "supabase.caPath" $root) -}}
 {{- end -}}
 
 {{- define "supabase.caVolume" -}}
