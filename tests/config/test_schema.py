@@ -7,6 +7,9 @@ import jsonschema
 import pytest
 import yaml
 
+from engine.catalog import COMPONENT_NAMES
+from engine.config.model.operations import Autoscaling
+from engine.config.model.supabase import Components
 from engine.config.schema import FULL_NAME, OVERLAY_NAME, full_schema, overlay_schema, render
 from engine.scaffold import stale_schemas
 
@@ -77,3 +80,9 @@ def test_examples_carry_the_modeline_and_match_their_schema(path: Path) -> None:
     assert target == (ROOT / "schemas" / name).resolve()
     schema = full_schema() if name == FULL_NAME else overlay_schema()
     jsonschema.Draft7Validator(schema).validate(yaml.safe_load(text))
+
+
+def test_component_sections_list_exactly_the_catalog() -> None:
+    """The config model spells the components out (typed access); they must be the catalog's, in order."""
+    assert tuple(Components.model_fields) == COMPONENT_NAMES
+    assert tuple(Autoscaling.model_fields) == ("default", *COMPONENT_NAMES)
