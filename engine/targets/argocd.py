@@ -1,27 +1,7 @@
 """Argo CD Applications for `delivery.mode: argocd`: the cluster pulls, Terraform never reaches in.
 
-In this mode there is no workloads stack, so Terraform needs no network reach to the EKS API.
-Argo CD, running in the cluster, installs what the workloads stack installs in `helm` mode:
-
-* the four platform controllers, from their upstream chart repositories at the same pinned
-  versions and with the same values (`engine.targets.platform`). Their IRSA role ARNs are
-  deterministic (`arn:<partition>:iam::<account_id>:role/<prefix>-<suffix>`), and the load
-  balancer controller finds its VPC by its `Name` tag, so nothing here waits for Terraform;
-* charts/supabase, from the synthesized output committed to `delivery.argocd.repo_url` at
-  `delivery.argocd.path` (for example `out/prod`): the chart at `<path>/charts/supabase`, its
-  values at `<path>/helm/values.yaml` (a value file outside the chart directory but inside the
-  repository, which Argo CD allows).
-
-Namespaces: `supabase` and `external-secrets` are created by Argo CD (`CreateNamespace=true`)
-with the restricted Pod Security Standard labels as managed namespace metadata, the same labels
-the workloads stack's namespaces chart sets; kube-system exists already.
-
-Ordering: sync waves put the controllers (wave -1) before the chart (wave 0) when the
-Applications are themselves synced by a parent (app of apps); applied directly, the chart's
-Application retries with back-off until the External Secrets CRDs exist. The controllers' CRDs
-are applied server-side (ESO's CRDs exceed the client-side annotation limit).
-
-Pure functions of `Resolved`: the caller writes them to `kubernetes/argocd-application.yaml`.
+Pure functions of `Resolved` for the same charts the workloads stack installs; the caller writes
+them out (README: "Argo CD delivery").
 """
 
 from __future__ import annotations

@@ -1,39 +1,6 @@
-"""The workloads stack: what runs in the cluster, installed through the Helm provider.
-
-Only with `delivery.mode: helm` (with `argocd`, Argo CD installs the same releases from inside
-the cluster; see `engine.targets.argocd`). Terraform then needs network reach to the EKS API:
-the Helm provider talks to the endpoint of the cluster stack, verifies it with the cluster's
-CA and authenticates with `aws eks get-token` (exec), so no token lands in state or files.
-
-Releases, in dependency order:
-
-1. `supa-engine-namespaces`: a tiny chart shipped with the engine (copied next to the stack as
-   a Terraform asset) that creates the `supabase` and `external-secrets` namespaces with the
-   restricted Pod Security Standard labels. `helm_release.create_namespace` cannot label a
-   namespace, and the Kubernetes provider would cost a 131 MB jsii bundle and 2-4 s of import
-   in every process for two objects.
-2. The platform controllers (`engine.targets.platform`): external-secrets (with its CRDs), the
-   AWS Load Balancer Controller, Cluster Autoscaler and metrics-server, from their upstream
-   repositories at pinned versions, each service account annotated with its IRSA role from the
-   cluster stack.
-3. `supabase`: charts/supabase with the values of `engine.targets.helm.compile_values`. The
-   infrastructure facts are Terraform references into the data and cluster stacks (CDK Terrain
-   turns them into outputs and `terraform_remote_state` reads). `compile_values` validates its
-   output against the chart's value model, which a reference cannot satisfy (an ARN pattern
-   does not match `${...}`), so valid stand-ins are compiled and then replaced by the
-   references. The regional RDS CA bundle (public) is fetched at apply time by the `http` data
-   source and merged as a second values document (`database.tls.caBundle`), from which the
-   chart creates the `rds-ca-bundle` ConfigMap before its database bootstrap hook; synthesis
-   stays offline and deterministic. Each secret's current version (its AWSCURRENT VersionId,
-   metadata only, read with `aws_secretsmanager_secret_versions`) becomes the short token the
-   chart puts into the synced Secret's name, so rotating a secret in Secrets Manager and
-   applying again rolls exactly the pods that read it. `apply` fills the secrets before this
-   stack is planned.
-
-The chart path is relative: Terraform runs each stack in `out/<env>/terraform/stacks/<stack>`,
-and the Helm provider resolves a local chart path against the process's working directory
-(Helm's `LocateChart`: `os.Stat` then `filepath.Abs`), so `../../../charts/supabase` is the copy
-that synth writes to `out/<env>/charts/supabase`.
+"""The workloads stack (`delivery.mode: helm`): namespaces, platform controllers and charts/supabase,
+installed through the Helm provider with the infrastructure facts as Terraform references, so
+one `apply` reaches a running platform (README: "The workloads stack").
 """
 
 from __future__ import annotations
