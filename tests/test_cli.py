@@ -52,12 +52,22 @@ def test_show_prints_loadable_yaml(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_schema_write_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "schemas"
-    assert main(["schema", "--check", "--out", str(target)]) == 1
-    assert main(["schema", "--out", str(target)]) == 0
-    assert main(["schema", "--check", "--out", str(target)]) == 0
-    (target / "supabase.schema.json").write_text("{}")
-    assert main(["schema", "--check", "--out", str(target)]) == 1
-    assert "stale schema" in capsys.readouterr().err
+    chart = tmp_path / "chart"
+    chart.mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: supabase\nversion: 0.1.0\n")
+    where = ["--out", str(target), "--chart", str(chart)]
+    assert main(["schema", "--check", *where]) == 1
+    assert main(["schema", *where]) == 0
+    assert (chart / "values.schema.json").is_file()
+    assert main(["schema", "--check", *where]) == 0
+    for stale in (target / "supabase.schema.json", chart / "values.schema.json"):
+        good = stale.read_text()
+        stale.write_text("{}")
+        assert main(["schema", "--check", *where]) == 1
+        assert "stale schema" in capsys.readouterr().err
+        stale.write_text(good)
+    assert main(["schema", "--out", str(target), "--chart", str(tmp_path / "no-chart")]) == 0
+    assert not (tmp_path / "no-chart").exists()
 
 
 def test_init_scaffolds_a_valid_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
