@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.catalog import COMPONENT_NAMES
 from engine.errors import EngineError
-from engine.identities import EXTERNAL_SECRETS, STORAGE, SUPABASE_NAMESPACE
+from engine.identities import EXTERNAL_SECRETS, STORAGE
 from engine.resolve import Resolved, service_of
 from engine.targets.policies import compile_policies
 from engine.targets.values import (
@@ -38,7 +38,6 @@ from engine.targets.values import (
     StoreServiceAccount,
 )
 
-NAMESPACE = SUPABASE_NAMESPACE
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 DEFAULT_SECRET_VERSION = "v0"
 
