@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.checks.terraform_json import Json, as_list, block, blocks, interpolations, strings
-from engine.checks.terraform_policy import Statement, document_statement, json_statements
+from engine.checks.terraform.json import Json, as_list, block, blocks, interpolations, strings
+from engine.checks.terraform.policy import PolicyStatement, document_statement, json_statements
 
 CROSS_STACK_OUTPUT = "cross-stack-output-"
 CROSS_STACK_INPUT = "cross-stack-reference-input-"
@@ -192,7 +192,7 @@ class Env:
             return None
         return self.get(refs[0])
 
-    def policy(self, stack: str, value: Any) -> list[Statement] | None:
+    def policy(self, stack: str, value: Any) -> list[PolicyStatement] | None:
         """The statements of a policy attribute: a policy document reference or a literal JSON
         string. None when it is neither (e.g. `${jsonencode(...)}`), so it cannot be inspected."""
         doc = self.document_ref(stack, value)
@@ -206,10 +206,10 @@ class Env:
             return None
         return json_statements(parsed) if isinstance(parsed, Mapping) else None
 
-    def document(self, doc: Block, merged: bool = True, depth: int = 0) -> list[Statement]:
+    def document(self, doc: Block, merged: bool = True, depth: int = 0) -> list[PolicyStatement]:
         """Statements of an `aws_iam_policy_document`, with its source/override documents unless
         `merged` is False."""
-        found: list[Statement] = []
+        found: list[PolicyStatement] = []
         for key in ("source_policy_documents", "override_policy_documents") if merged and depth < 8 else ():
             for item in as_list(doc.body.get(key)):
                 source = self.document_ref(doc.stack, item)

@@ -15,15 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.checks import terraform_data, terraform_eks, terraform_iam, terraform_network, terraform_s3
-from engine.checks.terraform_model import Env, Finding, Rule
+from engine.checks.terraform import data, eks, iam, network, s3
+from engine.checks.terraform.model import Env, Finding, Rule
 
 RULES: tuple[Rule, ...] = (
-    *terraform_data.RULES,
-    *terraform_s3.RULES,
-    *terraform_eks.RULES,
-    *terraform_network.RULES,
-    *terraform_iam.RULES,
+    *data.RULES,
+    *s3.RULES,
+    *eks.RULES,
+    *network.RULES,
+    *iam.RULES,
 )
 
 
