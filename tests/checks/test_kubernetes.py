@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from engine.catalog import registry_of
 from engine.checks.kubernetes import check_manifests, image_problem, secret_like_literal
-from engine.config.model.supabase import registry_of
 
 CASES = Path(__file__).parent / "cases" / "kubernetes"
 REGISTRIES = ("public.ecr.aws",)

@@ -18,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from kubernetes_validate import utils as kv
 
-from engine.checks.kubernetes import Finding, check_manifests
+from engine.checks import Finding
+from engine.checks.kubernetes import check_manifests
 from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.resolve import Resolved, resolve

@@ -1,13 +1,7 @@
-"""Property checks over the synthesized Terraform JSON of one environment.
+"""Property checks over the synthesized Terraform JSON of one environment, all stacks at once.
 
-checkov covers most of SECURITY.md; the rows marked "own" there are the ones it cannot see
-(a missing resource passes vacuously, a reference into another stack is opaque, a `*` inside a
-policy document is skipped). Each rule here implements one or more of those rows over all stacks
-at once, following cross-stack references back to the producing stack.
-
-    findings = check_terraform({"network": {...}, "data": {...}, "cluster": {...}})
-
-Pure: takes parsed `cdk.tf.json` documents, returns findings sorted by (rule, stack, address).
+They implement the SECURITY.md rows marked "own", which checkov passes vacuously or cannot see
+(a missing resource, a reference into another stack, a `*` inside a policy document).
 """
 
 from __future__ import annotations
@@ -15,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.checks.findings import Finding, Rule, run_rules
 from engine.checks.terraform import data, eks, iam, network, s3
-from engine.checks.terraform.model import Env, Finding, Rule
+from engine.checks.terraform.model import Env
 
-RULES: tuple[Rule, ...] = (
+RULES: tuple[Rule[Env], ...] = (
     *data.RULES,
     *s3.RULES,
     *eks.RULES,
@@ -27,11 +22,9 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check_terraform(stacks: Mapping[str, Mapping[str, Any]], rules: tuple[Rule, ...] = RULES) -> list[Finding]:
+def check_terraform(stacks: Mapping[str, Mapping[str, Any]], rules: tuple[Rule[Env], ...] = RULES) -> list[Finding]:
     """Every finding of `rules` over the stacks of one environment (stack name -> cdk.tf.json)."""
-    env = Env(stacks)
-    found = {finding for rule in rules for finding in rule.check(env)}
-    return sorted(found, key=lambda f: (f.rule, f.stack, f.address, f.message))
+    return run_rules(rules, Env(stacks))
 
 
-__all__ = ["RULES", "Finding", "Rule", "check_terraform"]
+__all__ = ["RULES", "check_terraform"]

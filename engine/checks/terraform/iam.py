@@ -9,8 +9,9 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
+from engine.checks.findings import Finding, Rule
 from engine.checks.terraform.json import blocks, is_true
-from engine.checks.terraform.model import Block, Env, Finding, Rule
+from engine.checks.terraform.model import Block, Env
 from engine.checks.terraform.policy import PolicyStatement, is_star_principal
 
 # Actions that take no resource-level scoping, so `"Resource": "*"` is the only form AWS accepts.

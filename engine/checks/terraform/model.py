@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.checks.findings import Finding
 from engine.checks.terraform.json import Json, as_list, block, blocks, interpolations, strings
 from engine.checks.terraform.policy import PolicyStatement, document_statement, json_statements
 
@@ -31,29 +32,6 @@ _TRAVERSAL = re.compile(
     r"(?<![\w.\-])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w\-]*)"
     r"(?:\[[^\]]*\])?(?:\.([\w\-]+))?(?:\.([\w\-]+))?"
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One violated control: which rule, where, and what to change."""
-
-    rule: str
-    stack: str
-    address: str
-    message: str
-
-    def render(self) -> str:
-        return f"{self.rule} {self.stack}/{self.address}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One check: its id, what it demands, the SECURITY.md row it implements, and the function."""
-
-    id: str
-    description: str
-    source: str
-    check: Callable[[Env], Iterator[Finding]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +50,7 @@ class Block:
         return f"{prefix}{self.type}.{self.name}"
 
     def finding(self, rule: str, message: str) -> Finding:
-        return Finding(rule, self.stack, self.address, message)
+        return Finding(rule, f"{self.stack}/{self.address}", message)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from engine.checks.findings import Finding, Rule
 from engine.checks.terraform.json import as_list, block, blocks, is_true
-from engine.checks.terraform.model import Block, Env, Finding, Rule
+from engine.checks.terraform.model import Block, Env
 from engine.checks.terraform.policy import PolicyStatement, is_star_principal
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine.checks import RULES, Finding, check_terraform
+from engine.checks import Finding
+from engine.checks.terraform import RULES, check_terraform
 
 CASES = Path(__file__).parent / "cases"
 TABLE = json.loads((CASES / "mutations.json").read_text())
@@ -73,8 +74,7 @@ def test_equivalent_spellings_pass(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", TABLE["mutations"], ids=_ids(TABLE["mutations"]))
 def test_mutation_is_found(case: dict[str, Any]) -> None:
     findings = check_terraform(mutate(good(), case))
-    stack, address = case["at"].split("/", 1)
-    hits = [f for f in findings if (f.rule, f.stack, f.address) == (case["rule"], stack, address)]
+    hits = [f for f in findings if (f.rule, f.subject) == (case["rule"], case["at"])]
     assert hits, f"expected {case['rule']} at {case['at']}, got:\n" + "\n".join(f.render() for f in findings)
     allowed = {case["rule"], *case.get("also", [])}
     stray = [f.render() for f in findings if f.rule not in allowed]
@@ -100,7 +100,7 @@ def test_findings_are_frozen_sorted_and_deduplicated() -> None:
     case = {"remove": ["/data/resource/aws_secretsmanager_secret/app_secret/kms_key_id",
                        "/data/resource/aws_vpc_security_group_ingress_rule/db_in/description"]}
     findings = check_terraform(mutate(good(), case))
-    assert findings == sorted(findings, key=lambda f: (f.rule, f.stack, f.address, f.message))
+    assert findings == sorted(findings, key=lambda f: (f.rule, f.subject, f.message))
     assert len(findings) == len(set(findings)) == 2
     with pytest.raises(AttributeError):
         findings[0].rule = "X"  # type: ignore[misc]
@@ -127,8 +127,8 @@ def test_absent_producer_accepts_kms_outputs_by_name_but_not_subnets() -> None:
     findings = check_terraform({"cluster": good()["cluster"]})
     rules = {f.rule for f in findings}
     assert "EKS_ACCESS" not in rules and "FLOW_LOGS" not in rules  # key ARNs judged by output name
-    assert {(f.rule, f.address) for f in findings} == {("NODES_PRIVATE", "aws_eks_node_group.system_nodes")}
+    assert {(f.rule, f.subject) for f in findings} == {("NODES_PRIVATE", "cluster/aws_eks_node_group.system_nodes")}
 
 
 def test_finding_type_is_exported() -> None:
-    assert Finding("R", "s", "a.b", "m").render() == "R s/a.b: m"
+    assert Finding("R", "s/a.b", "m").render() == "R s/a.b: m"
