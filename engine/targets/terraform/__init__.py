@@ -16,5 +16,4 @@ Modules:
   workloads   restricted namespaces, platform controllers and the charts/supabase release
               (helm delivery only; namespaces_chart/ is the tiny chart for the namespaces)
   identities  service accounts shared with the Helm target (no CDK Terrain import)
-  checkov     the offline scanner wrapper; skips in checkov_skips.yaml
 """
