@@ -1,13 +1,7 @@
-"""A read-only index over the synthesized Terraform JSON of one environment.
+"""A read-only index over one environment's Terraform JSON, answering the rules' questions once.
 
-The rules in `terraform_*.py` ask questions such as "which `aws_kms_key` does this value point at?"
-or "which statements does this policy document hold?". This module answers them once, in the
-shapes CDK Terrain emits: nested single blocks may be objects or
-one-element lists, policy documents are `data.aws_iam_policy_document` sources, and a value taken
-from another stack is `${data.terraform_remote_state.<input>.outputs.<output>}`, which is
-resolved back to the producing stack's `output.<output>.value`.
-
-Pure functions over plain JSON: no I/O, no cdktn import.
+CDK Terrain's shapes are handled here (single blocks as objects or one-element lists, policy
+documents as data sources, cross-stack values followed back to the producing stack's output).
 """
 
 from __future__ import annotations

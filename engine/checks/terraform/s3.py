@@ -1,8 +1,7 @@
 """S3 rules: CMK encryption, TLS-only bucket policy, public access blocked and ACLs off.
 
 SECURITY.md rows: "S3 encrypted with CMK", "S3 TLS only", "S3 public access blocked, ACLs off".
-Each bucket's settings live in separate `aws_s3_bucket_*` resources whose `bucket` refers to it,
-so every rule starts by finding the resources that belong to a bucket.
+A bucket's settings are separate `aws_s3_bucket_*` resources, so each rule first finds them.
 """
 
 from __future__ import annotations
