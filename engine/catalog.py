@@ -199,3 +199,23 @@ SECRETS: tuple[Secret, ...] = (
     Secret("logflare-api-key", "random", 48, "Analytics (Logflare) API key", needs="analytics"),
     Secret("smtp-password", "external", 0, "password of the SMTP user in supabase.auth.smtp", needs="smtp"),
 )
+
+
+def enabled(components: object) -> list[str]:
+    """The names of the components switched on in a `supabase.components` section, in catalog order.
+
+    Takes the section as any object with one attribute per component (each with `.enabled`), so
+    the catalog needs nothing from the config model.
+    """
+    return [name for name in COMPONENT_NAMES if getattr(components, name).enabled]
+
+
+DEFAULT_REGISTRY = "docker.io"
+
+
+def registry_of(image: str) -> str:
+    """The registry host of an image reference; Docker Hub when the first part is not a host."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return DEFAULT_REGISTRY

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine import __version__
-from engine.catalog import BY_NAME, SECRETS, Secret
+from engine.catalog import BY_NAME, SECRETS, Secret, enabled
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
 from engine.config.model.supabase import Image
-from engine.config.rules import enabled
 
 MANAGED_BY = "supa-engine"
 # The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
@@ -118,7 +117,7 @@ def resolve(config: Config) -> Resolved:
             raise AssertionError(f"derived {purpose} name {name!r} exceeds {NAME_LIMITS[purpose]} characters")
     tags = {**config.project.tags, "Project": project.name, "Environment": project.environment,
             "ManagedBy": MANAGED_BY}
-    services = tuple(service_of(config, name) for name in enabled(config))
+    services = tuple(service_of(config, name) for name in enabled(config.supabase.components))
     on = {s.name for s in services}
     return Resolved(
         config=config,

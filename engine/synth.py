@@ -17,9 +17,7 @@ from typing import Any
 
 import yaml
 
-from engine.checks.kubernetes import check_manifests
-from engine.checks.policies import check_policies
-from engine.checks.terraform import check_terraform
+from engine.checks import check_all
 from engine.config import load_config
 from engine.errors import EngineError
 from engine.graph import intended_flows
@@ -105,12 +103,10 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tu
     stacks = read_stacks(terraform)
     manifests = _kubernetes(resolved, staging)
     progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
-    problems = [f.render() for f in check_terraform(stacks)]
-    problems += [f.render() for f in check_manifests(
-        manifests, registries=resolved.config.security.image_registries,
-        namespace_labels={ns.name: ns.labels for ns in namespaces()},
+    problems = [f.render() for f in check_all(
+        stacks, manifests, registries=resolved.config.security.image_registries,
+        namespace_labels={ns.name: ns.labels for ns in namespaces()}, flows=intended_flows(resolved),
     )]
-    problems += [f.render() for f in check_policies(manifests, intended_flows(resolved))]
     if problems:
         raise ChecksFailed(
             f"{len(problems)} invariant violation(s) in the compiled output; nothing was written:\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine import synth
-from engine.checks.terraform import Finding
+from engine.checks import Finding
 from engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,10 +49,10 @@ def test_failed_check_keeps_previous_output(
     synth.synth([DEV], tmp_path)
     before = _snapshot(tmp_path / "dev")
 
-    def one_violation(_: object) -> list[Finding]:
-        return [Finding("S3_TLS_ONLY", "data", "aws_s3_bucket.storage", "no TLS-only policy")]
+    def one_violation(*_: object, **__: object) -> list[Finding]:
+        return [Finding("S3_TLS_ONLY", "data/aws_s3_bucket.storage", "no TLS-only policy")]
 
-    monkeypatch.setattr(synth, "check_terraform", one_violation)
+    monkeypatch.setattr(synth, "check_all", one_violation)
     assert main(["synth", "--out", str(tmp_path), str(DEV)]) == 1
     err = capsys.readouterr().err
     assert "S3_TLS_ONLY data/aws_s3_bucket.storage: no TLS-only policy" in err and "nothing was written" in err

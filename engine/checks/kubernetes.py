@@ -1,27 +1,18 @@
 """Invariants over rendered Kubernetes manifests that checkov does not (fully) enforce.
 
-SECURITY.md marks these rows "own": checkov passes them vacuously or has no check. Each rule
-is a pure function from the parsed manifests (a list of dicts) to findings; `check_manifests`
-runs them all. No I/O, no Helm.
-
-Rules:
-  K8S-NS-PSS       the namespace enforces, audits and warns at the `restricted` Pod Security level
-  K8S-NS-SET       every namespaced object names its namespace, and it is not `default`
-  K8S-POD-SEC      pod and container security fields of the restricted profile and SECURITY.md
-  K8S-SECRET-INLINE no Secret object carries data (secrets come from External Secrets)
-  K8S-SECRET-ENV   no secret-looking environment variable has a literal value
-  K8S-IMAGE        every image is pinned and comes from an allow-listed registry
-  K8S-SA           one ServiceAccount per workload, never `default`, tokens not mounted
+SECURITY.md marks these rows "own": checkov passes them vacuously or has no check. Pure: the
+parsed manifests in, findings out; no I/O, no Helm.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.config.model.supabase import registry_of
+from engine.catalog import registry_of
+from engine.checks.findings import Finding, Rule, run_rules
 
 Manifest = Mapping[str, Any]
 
@@ -44,37 +35,20 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One violated invariant: which rule, which object (`Kind/namespace/name`), what is wrong."""
+class Rendered:
+    """The manifests of one environment and what they are checked against: the allowed image
+    registries, and the labels of namespaces created outside these manifests (the workloads
+    stack creates `supabase`); a Namespace object in the manifests takes precedence."""
 
-    rule: str
-    resource: str
-    message: str
-
-    def render(self) -> str:
-        return f"{self.rule} {self.resource}: {self.message}"
-
-
-Rule = Callable[[Sequence[Manifest]], Iterator[Finding]]
+    manifests: Sequence[Manifest]
+    registries: Sequence[str]
+    namespace_labels: Mapping[str, Mapping[str, str]]
 
 
 def check_manifests(manifests: Sequence[Manifest], *, registries: Sequence[str],
                     namespace_labels: Mapping[str, Mapping[str, str]] | None = None) -> list[Finding]:
-    """Every rule over `manifests`.
-
-    `namespace_labels` gives the labels of namespaces created outside these manifests (the
-    workloads stack creates `supabase`); a Namespace object in the manifests takes precedence.
-    """
-    findings = [
-        *namespace_restricted(manifests, namespace_labels or {}),
-        *namespaced(manifests),
-        *pod_security(manifests),
-        *no_inline_secrets(manifests),
-        *no_secret_literals(manifests),
-        *allowed_images(manifests, registries),
-        *service_accounts(manifests),
-    ]
-    return sorted(set(findings), key=lambda f: (f.rule, f.resource, f.message))
+    """Every rule over `manifests` (see `Rendered` for the other arguments)."""
+    return run_rules(RULES, Rendered(manifests, registries, namespace_labels or {}))
 
 
 def resource_id(obj: Manifest) -> str:
@@ -85,10 +59,10 @@ def resource_id(obj: Manifest) -> str:
 # ------------------------------------------------------------------------------------ namespaces
 
 
-def namespace_restricted(manifests: Sequence[Manifest],
-                         external: Mapping[str, Mapping[str, str]]) -> Iterator[Finding]:
+def namespace_restricted(rendered: Rendered) -> Iterator[Finding]:
     """Each namespace used by the manifests is labelled `restricted` for enforce, audit and warn."""
-    labels = dict(external)
+    manifests = rendered.manifests
+    labels = dict(rendered.namespace_labels)
     for obj in manifests:
         if obj.get("kind") == "Namespace":
             metadata = obj.get("metadata") or {}
@@ -106,8 +80,8 @@ def namespace_restricted(manifests: Sequence[Manifest],
                 yield Finding("K8S-NS-PSS", f"Namespace/-/{namespace}", f"{key} is not 'restricted'")
 
 
-def namespaced(manifests: Sequence[Manifest]) -> Iterator[Finding]:
-    for obj in manifests:
+def namespaced(rendered: Rendered) -> Iterator[Finding]:
+    for obj in rendered.manifests:
         if obj.get("kind") in CLUSTER_SCOPED:
             continue
         namespace = (obj.get("metadata") or {}).get("namespace")
@@ -139,8 +113,8 @@ def containers(pod: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]
             yield f"{field}[{container.get('name')}]", container
 
 
-def pod_security(manifests: Sequence[Manifest]) -> Iterator[Finding]:
-    for obj in manifests:
+def pod_security(rendered: Rendered) -> Iterator[Finding]:
+    for obj in rendered.manifests:
         pod = pod_spec(obj)
         if pod is None:
             continue
@@ -207,8 +181,8 @@ def _container_problems(pod: Mapping[str, Any], container: Mapping[str, Any], *,
 # ------------------------------------------------------------------------------------ secrets
 
 
-def no_inline_secrets(manifests: Sequence[Manifest]) -> Iterator[Finding]:
-    for obj in manifests:
+def no_inline_secrets(rendered: Rendered) -> Iterator[Finding]:
+    for obj in rendered.manifests:
         if obj.get("kind") == "Secret" and (obj.get("data") or obj.get("stringData")):
             yield Finding("K8S-SECRET-INLINE", resource_id(obj),
                           "a Secret with inline data; deliver it through an ExternalSecret")
@@ -225,8 +199,8 @@ def secret_like_literal(name: str, value: Any) -> bool:
     return not (_HARMLESS_LITERAL.match(text) or _REFERENCE_ONLY.match(text))
 
 
-def no_secret_literals(manifests: Sequence[Manifest]) -> Iterator[Finding]:
-    for obj in manifests:
+def no_secret_literals(rendered: Rendered) -> Iterator[Finding]:
+    for obj in rendered.manifests:
         pod = pod_spec(obj)
         if pod is None:
             continue
@@ -253,13 +227,13 @@ def image_problem(image: str, registries: Sequence[str]) -> str | None:
     return None
 
 
-def allowed_images(manifests: Sequence[Manifest], registries: Sequence[str]) -> Iterator[Finding]:
-    for obj in manifests:
+def allowed_images(rendered: Rendered) -> Iterator[Finding]:
+    for obj in rendered.manifests:
         pod = pod_spec(obj)
         if pod is None:
             continue
         for where, container in containers(pod):
-            problem = image_problem(str(container.get("image", "")), registries)
+            problem = image_problem(str(container.get("image", "")), rendered.registries)
             if problem:
                 yield Finding("K8S-IMAGE", resource_id(obj), f"{where}: {problem}")
 
@@ -267,8 +241,9 @@ def allowed_images(manifests: Sequence[Manifest], registries: Sequence[str]) -> 
 # ------------------------------------------------------------------------------------ identities
 
 
-def service_accounts(manifests: Sequence[Manifest]) -> Iterator[Finding]:
+def service_accounts(rendered: Rendered) -> Iterator[Finding]:
     """Each workload runs as its own ServiceAccount (declared here), never `default`, without a token."""
+    manifests = rendered.manifests
     declared = {(str((o.get("metadata") or {}).get("namespace")), str((o.get("metadata") or {}).get("name"))): o
                 for o in manifests if o.get("kind") == "ServiceAccount"}
     users: dict[tuple[str, str], list[str]] = {}
@@ -295,3 +270,22 @@ def service_accounts(manifests: Sequence[Manifest]) -> Iterator[Finding]:
         if len(workloads) > 1:
             yield Finding("K8S-SA", f"ServiceAccount/{namespace}/{name}",
                           f"shared by {', '.join(sorted(workloads))}")
+
+
+RULES: tuple[Rule[Rendered], ...] = (
+    Rule("K8S-NS-PSS", "the namespace enforces, audits and warns at the `restricted` Pod Security level",
+         "namespace restricted (PSS, CIS 4.2)", namespace_restricted),
+    Rule("K8S-NS-SET", "every namespaced object names its namespace, and it is not `default`",
+         "not the default namespace (CKV_K8S_21)", namespaced),
+    Rule("K8S-POD-SEC", "pod and container security fields of the restricted profile, resources and probes",
+         "non-root, no escalation, no caps; seccomp; read-only root; no host namespaces; resources and probes",
+         pod_security),
+    Rule("K8S-SECRET-INLINE", "no Secret object carries data (secrets come from External Secrets)",
+         "secrets (CKV_K8S_35, CIS 4.4.1)", no_inline_secrets),
+    Rule("K8S-SECRET-ENV", "no secret-looking environment variable has a literal value",
+         "secrets (CKV_K8S_35, CIS 4.4.1)", no_secret_literals),
+    Rule("K8S-IMAGE", "every image is pinned and comes from an allow-listed registry",
+         "images (CKV_K8S_14/43, CIS 5.1.4)", allowed_images),
+    Rule("K8S-SA", "one ServiceAccount per workload, never `default`, tokens not mounted",
+         "service-account tokens (CKV_K8S_38/41, CIS 4.1.5-6)", service_accounts),
+)

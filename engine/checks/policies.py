@@ -1,37 +1,18 @@
-"""Invariants over the rendered NetworkPolicies, checked at synth time without an analyser.
+"""Invariants over the rendered NetworkPolicies, checked at every synth without an analyser.
 
-The connectivity test (tests/targets/test_policies.py, network-config-analyzer) proves that the
-policies allow exactly the intended graph; it is too slow and too heavy for every synth. These
-rules are pure functions of the manifests (and the intended flows) that catch the mistakes that
-matter most, each with a finding that names the policy or workload:
-
-  NP-DEFAULT-DENY  each namespace with workloads has a policy selecting all its pods for ingress
-                   and egress that allows nothing
-  NP-DNS           every workload may resolve names: egress to CoreDNS (kube-system,
-                   k8s-app=kube-dns) on 53 over UDP and TCP
-  NP-INGRESS       for every intended flow into a workload, a policy selecting that workload
-                   admits the client on the flow's port (so receivers are never left at deny)
-  NP-EGRESS        for every intended flow out of a workload, a policy selecting it lets it out
-                   to the server on the flow's port
-  NP-BROAD         no rule allows every peer: no missing or empty `from`/`to`, no empty peer, no
-                   `namespaceSelector: {}` or bare `podSelector: {}` peer, never `0.0.0.0/0`
-                   without `except`, and an ipBlock that reaches public addresses only where
-                   `INTERNET_PEERS` justifies it for that policy and port, with the reason also
-                   written on the policy (annotation `supa-engine.io/broad-peer-*`)
-  NP-PORTS         every allow rule names its ports
-
-Pod peers are matched by label selectors (matchLabels and matchExpressions); a flow's end that
-is not a workload (load balancer, database, S3, SMTP, AWS APIs) is matched by any ipBlock peer:
-its exact ranges are the analyser's job.
+The connectivity test (network-config-analyzer) proves the exact graph but is too slow for every
+synth; these pure rules catch the mistakes that matter most and name the policy or workload.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from engine.checks.kubernetes import Finding, Manifest, pod_spec, resource_id
+from engine.checks.findings import Finding, Rule, run_rules
+from engine.checks.kubernetes import Manifest, pod_spec, resource_id
 from engine.graph import DNS, NON_PUBLIC, Flow
 
 # (policy, port) -> why that policy may reach public addresses on that port. The compiler writes
@@ -54,21 +35,22 @@ _NON_PUBLIC = [ipaddress.IPv4Network(n) for n in NON_PUBLIC]
 def check_policies(manifests: Sequence[Manifest], flows: Sequence[Flow] = ()) -> list[Finding]:
     """Every rule over `manifests`; `flows` (engine.graph.intended_flows) enables NP-INGRESS/NP-EGRESS."""
     policies = [m for m in manifests if m.get("kind") == "NetworkPolicy"]
-    pods = _workloads(manifests)
-    findings = [
-        *default_deny(policies, pods),
-        *dns(policies, pods),
-        *flow_rules(policies, pods, flows),
-        *broad(policies),
-        *ports_named(policies),
-    ]
-    return sorted(set(findings), key=lambda f: (f.rule, f.resource, f.message))
+    return run_rules(RULES, Policies(policies, _workloads(manifests), flows))
 
 
 # ------------------------------------------------------------------------------------ helpers
 
 
 Workload = tuple[str, str, Mapping[str, str]]  # (resource id, namespace, pod labels)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """What the rules read: the NetworkPolicies, the workloads they select, the intended flows."""
+
+    policies: Sequence[Manifest]
+    pods: Sequence[Workload]
+    flows: Sequence[Flow]
 
 
 def _workloads(manifests: Sequence[Manifest]) -> list[Workload]:
@@ -143,11 +125,11 @@ def _label(workload: Workload) -> str:
 # ------------------------------------------------------------------------------------ rules
 
 
-def default_deny(policies: Sequence[Manifest], pods: Sequence[Workload]) -> Iterator[Finding]:
-    for namespace in sorted({w[1] for w in pods}):
+def default_deny(view: Policies) -> Iterator[Finding]:
+    for namespace in sorted({w[1] for w in view.pods}):
         if not any(_namespace(p) == namespace and (p.get("spec") or {}).get("podSelector") in ({}, {"matchLabels": {}})
                    and {"Ingress", "Egress"} <= set((p.get("spec") or {}).get("policyTypes") or [])
-                   and not _rules(p, "Ingress") and not _rules(p, "Egress") for p in policies):
+                   and not _rules(p, "Ingress") and not _rules(p, "Egress") for p in view.policies):
             yield Finding("NP-DEFAULT-DENY", f"Namespace/-/{namespace}",
                           "no policy denies all ingress and egress for every pod")
 
@@ -158,9 +140,9 @@ def _is_dns(peer: Mapping[str, Any]) -> bool:
             and all((peer.get("podSelector") or {}).get("matchLabels", {}).get(k) == v for k, v in DNS_PODS.items()))
 
 
-def dns(policies: Sequence[Manifest], pods: Sequence[Workload]) -> Iterator[Finding]:
-    for workload in pods:
-        protocols = {protocol for policy in _selecting(policies, workload, "Egress")
+def dns(view: Policies) -> Iterator[Finding]:
+    for workload in view.pods:
+        protocols = {protocol for policy in _selecting(view.policies, workload, "Egress")
                      for rule in _rules(policy, "Egress") if any(_is_dns(p) for p in _peers(rule, "Egress"))
                      for protocol, port in _ports(rule) if port == 53}
         if not {"UDP", "TCP"} <= protocols:
@@ -168,26 +150,36 @@ def dns(policies: Sequence[Manifest], pods: Sequence[Workload]) -> Iterator[Find
                           f"TCP (allowed: {sorted(protocols) or 'none'})")
 
 
-def flow_rules(policies: Sequence[Manifest], pods: Sequence[Workload], flows: Sequence[Flow]) -> Iterator[Finding]:
-    by_name = {_label(w): w for w in pods}
-    for flow in flows:
+def ingress(view: Policies) -> Iterator[Finding]:
+    return _flows(view, "Ingress")
+
+
+def egress(view: Policies) -> Iterator[Finding]:
+    return _flows(view, "Egress")
+
+
+def _flows(view: Policies, direction: str) -> Iterator[Finding]:
+    by_name = {_label(w): w for w in view.pods}
+    for flow in view.flows:
         if flow.server == DNS:
             continue  # NP-DNS
         wanted = (flow.protocol, flow.port)
-        for direction, own, other in (("Ingress", flow.server, flow.client), ("Egress", flow.client, flow.server)):
-            if own not in by_name:
-                continue
-            peer_workload = by_name.get(other)
-            rules = [rule for policy in _selecting(policies, by_name[own], direction)
-                     for rule in _rules(policy, direction)]
-            if not any(_allows_port(rule, wanted) and any(_peer_admits(peer, peer_workload)
-                                                          for peer in _peers(rule, direction)) for rule in rules):
-                rule = "NP-INGRESS" if direction == "Ingress" else "NP-EGRESS"
-                yield Finding(rule, by_name[own][0], f"intended flow {flow.client} -> {flow.server} "
-                              f"{flow.protocol}/{flow.port} is not allowed by any policy selecting {own}")
+        own, other = (flow.server, flow.client) if direction == "Ingress" else (flow.client, flow.server)
+        if own not in by_name:
+            continue
+        peer_workload = by_name.get(other)
+        rules = [rule for policy in _selecting(view.policies, by_name[own], direction)
+                 for rule in _rules(policy, direction)]
+        if not any(_allows_port(rule, wanted) and any(_peer_admits(peer, peer_workload)
+                                                      for peer in _peers(rule, direction)) for rule in rules):
+            rule = "NP-INGRESS" if direction == "Ingress" else "NP-EGRESS"
+            yield Finding(rule, by_name[own][0], f"intended flow {flow.client} -> {flow.server} "
+                          f"{flow.protocol}/{flow.port} is not allowed by any policy selecting {own}")
 
 
 def _peer_admits(peer: Mapping[str, Any], workload: Workload | None) -> bool:
+    """Pod peers match by label selector; an end that is not a workload (load balancer, database, S3,
+    SMTP, AWS APIs) matches any ipBlock peer, since its exact ranges are the analyser's job."""
     if workload is None:  # a peer outside the namespace's workloads: selected by address
         return "ipBlock" in peer
     if "ipBlock" in peer or "namespaceSelector" in peer:  # pods of the same namespace only
@@ -195,8 +187,8 @@ def _peer_admits(peer: Mapping[str, Any], workload: Workload | None) -> bool:
     return matches(peer.get("podSelector"), workload[2])
 
 
-def broad(policies: Sequence[Manifest]) -> Iterator[Finding]:
-    for policy in policies:
+def broad(view: Policies) -> Iterator[Finding]:
+    for policy in view.policies:
         for direction in ("Ingress", "Egress"):
             for index, rule in enumerate(_rules(policy, direction)):
                 where = f"{direction.lower()}[{index}]"
@@ -251,10 +243,27 @@ def _reaches_public(peer: Mapping[str, Any]) -> bool:
     return bool(remaining)
 
 
-def ports_named(policies: Sequence[Manifest]) -> Iterator[Finding]:
-    for policy in policies:
+def ports_named(view: Policies) -> Iterator[Finding]:
+    for policy in view.policies:
         for direction in ("Ingress", "Egress"):
             for index, rule in enumerate(_rules(policy, direction)):
                 if not rule.get("ports") or any("port" not in p for p in rule["ports"]):
                     yield Finding("NP-PORTS", resource_id(policy),
                                   f"{direction.lower()}[{index}] does not name its ports: it allows all of them")
+
+
+RULES: tuple[Rule[Policies], ...] = (
+    Rule("NP-DEFAULT-DENY", "each namespace with workloads has a policy selecting all its pods for ingress and "
+         "egress that allows nothing", "default deny + allow list (CKV2_K8S_6, CIS 4.3)", default_deny),
+    Rule("NP-DNS", "every workload may resolve names: egress to CoreDNS (kube-system, k8s-app=kube-dns) on 53 "
+         "over UDP and TCP", "Supabase service graph: every pod -> DNS 53", dns),
+    Rule("NP-INGRESS", "for every intended flow into a workload, a policy selecting it admits the client on the "
+         "flow's port", "default deny + allow list (CKV2_K8S_6, CIS 4.3)", ingress),
+    Rule("NP-EGRESS", "for every intended flow out of a workload, a policy selecting it lets it out to the server "
+         "on the flow's port", "default deny + allow list (CKV2_K8S_6, CIS 4.3)", egress),
+    Rule("NP-BROAD", "no rule allows every peer (no missing or empty from/to, no empty or select-all peer, no "
+         "0.0.0.0/0 without except); public addresses only where INTERNET_PEERS and an annotation justify them",
+         "default deny + allow list (CKV2_K8S_6, CIS 4.3)", broad),
+    Rule("NP-PORTS", "every allow rule names its ports", "default deny + allow list (CKV2_K8S_6, CIS 4.3)",
+         ports_named),
+)

@@ -10,28 +10,26 @@ import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from engine.catalog import COMPONENT_NAMES, REQUIRES
+from engine.catalog import COMPONENT_NAMES, REQUIRES, enabled, registry_of
 from engine.config.load import Path_
 from engine.config.model import Config
 from engine.config.model.database import minutes_of_week
 from engine.config.model.network import EDGE_PREFIX_MAX, PRIVATE_PREFIX_MAX, subnet_prefixes
-from engine.config.model.supabase import Image, registry_of
+from engine.config.model.supabase import Image
 
 
 @dataclass(frozen=True)
 class Violation:
+    """A config the user must change: where (a path into the config, located to file:line), why, and how."""
+
     path: Path_
     message: str
     hint: str | None = None
 
 
-Rule = Callable[[Config], Iterator[Violation]]
-RULES: list[Rule] = []
-
-
-def rule(function: Rule) -> Rule:
-    RULES.append(function)
-    return function
+# Not an engine.checks Rule: those judge compiled output and report resources; these judge the
+# user's config and report a path to edit with a hint, before anything is compiled.
+ConfigRule = Callable[[Config], Iterator[Violation]]
 
 
 def check_rules(config: Config) -> Iterator[Violation]:
@@ -39,11 +37,6 @@ def check_rules(config: Config) -> Iterator[Violation]:
         yield from each(config)
 
 
-def enabled(config: Config) -> list[str]:
-    return [name for name in COMPONENT_NAMES if getattr(config.supabase.components, name).enabled]
-
-
-@rule
 def _zones(config: Config) -> Iterator[Violation]:
     names = config.network.zone_names
     if names is None:
@@ -59,7 +52,6 @@ def _zones(config: Config) -> Iterator[Violation]:
                             f"zone names are the region plus a letter, for example {region}a")
 
 
-@rule
 def _subnet_room(config: Config) -> Iterator[Violation]:
     vpc = ipaddress.IPv4Network(config.network.vpc_cidr)
     zones = config.network.availability_zones
@@ -74,7 +66,6 @@ def _subnet_room(config: Config) -> Iterator[Violation]:
         )
 
 
-@rule
 def _service_cidr(config: Config) -> Iterator[Violation]:
     service = ipaddress.IPv4Network(config.cluster.service_cidr)
     vpc = ipaddress.IPv4Network(config.network.vpc_cidr)
@@ -86,7 +77,6 @@ def _service_cidr(config: Config) -> Iterator[Violation]:
                         "for example 172.20.0.0/16")
 
 
-@rule
 def _node_groups(config: Config) -> Iterator[Violation]:
     for name, group in config.cluster.node_groups.items():
         if not group.min_size <= group.desired_size <= group.max_size:
@@ -97,7 +87,6 @@ def _node_groups(config: Config) -> Iterator[Violation]:
             )
 
 
-@rule
 def _database(config: Config) -> Iterator[Violation]:
     db = config.database
     if db.max_allocated_storage_gib < db.allocated_storage_gib:
@@ -119,7 +108,6 @@ def _windows_overlap(backup: str, maintenance: str) -> bool:
     return any((day * 1440 + b_start + i) % week in maintenance_minutes for day in range(7) for i in range(length))
 
 
-@rule
 def _certificate(config: Config) -> Iterator[Violation]:
     _, _, _, region, account, _ = str(config.security.certificate_arn).split(":", 5)
     if region != config.project.region:
@@ -132,14 +120,13 @@ def _certificate(config: Config) -> Iterator[Violation]:
                         "a load balancer can only use certificates of its own account")
 
 
-@rule
 def _components(config: Config) -> Iterator[Violation]:
     components = config.supabase.components
     if not components.kong.enabled:
         yield Violation(("supabase", "components", "kong", "enabled"),
                         "kong cannot be disabled: it is the only way into the platform",
                         "remove `enabled: false` from kong")
-    on = set(enabled(config))
+    on = set(enabled(config.supabase.components))
     for component, needed, why in REQUIRES:
         if component in on and needed not in on:
             yield Violation(("supabase", "components", needed, "enabled"),
@@ -156,7 +143,6 @@ def _components(config: Config) -> Iterator[Violation]:
                             "mirror the image to an allowed registry, or add the registry to the list")
 
 
-@rule
 def _scaling(config: Config) -> Iterator[Violation]:
     for name in ("default", *COMPONENT_NAMES):
         scaling = getattr(config.autoscaling, name)
@@ -166,7 +152,6 @@ def _scaling(config: Config) -> Iterator[Violation]:
                             "raise max_replicas or lower min_replicas")
 
 
-@rule
 def _delivery(config: Config) -> Iterator[Violation]:
     delivery = config.delivery
     if delivery.mode == "argocd" and delivery.argocd is None:
@@ -177,7 +162,6 @@ def _delivery(config: Config) -> Iterator[Violation]:
                         "set `mode: argocd`, or remove the block with `argocd: null`")
 
 
-@rule
 def _production(config: Config) -> Iterator[Violation]:
     if config.project.tier != "production":
         return
@@ -200,7 +184,7 @@ def _production(config: Config) -> Iterator[Violation]:
                         f"{why} needs at least 2 on-demand nodes at minimum scale (got {on_demand})",
                         "raise min_size of an on-demand node group to 2")
     short: dict[str, list[str]] = {}
-    for name in enabled(config):
+    for name in enabled(config.supabase.components):
         if config.autoscaling.for_component(name).min_replicas < 2:
             key = name if getattr(config.autoscaling, name) is not None else "default"
             short.setdefault(key, []).append(name)
@@ -215,3 +199,17 @@ def _production(config: Config) -> Iterator[Violation]:
         if url.startswith("http://"):
             yield Violation(("supabase", "redirect_urls", index), f"{why} allows only https redirect URLs",
                             "remove the localhost URL from the production overlay")
+
+
+RULES: tuple[ConfigRule, ...] = (
+    _zones,
+    _subnet_room,
+    _service_cidr,
+    _node_groups,
+    _database,
+    _certificate,
+    _components,
+    _scaling,
+    _delivery,
+    _production,
+)

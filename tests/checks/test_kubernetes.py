@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.checks.kubernetes import check_manifests, image_problem, secret_like_literal
-from engine.config.model.supabase import registry_of
+from engine.catalog import registry_of
+from engine.checks.kubernetes import RULES, check_manifests, image_problem, secret_like_literal
 
 CASES = Path(__file__).parent / "cases" / "kubernetes"
 REGISTRIES = ("public.ecr.aws",)
@@ -36,8 +36,9 @@ def test_broken_case_is_caught(case: Path) -> None:
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    rules = {"K8S-NS-PSS", "K8S-NS-SET", "K8S-POD-SEC", "K8S-SECRET-INLINE", "K8S-SECRET-ENV", "K8S-IMAGE", "K8S-SA"}
-    assert {p.stem.split("__")[0] for p in BROKEN} == rules
+    assert {p.stem.split("__")[0] for p in BROKEN} == {rule.id for rule in RULES}
+    assert len({rule.id for rule in RULES}) == len(RULES)
+    assert all(rule.description and rule.source for rule in RULES)
 
 
 def test_namespace_labels_can_come_from_outside() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.checks.policies import INTERNET_PEERS, check_policies, matches
+from engine.checks.policies import INTERNET_PEERS, RULES, check_policies, matches
 from engine.graph import Flow, intended_flows
 from engine.targets.policies import compile_policies
 from tests.targets.test_policies import ENVIRONMENTS, rendered, resolved_env
@@ -60,8 +60,9 @@ def test_each_broken_case_fails_its_rule_only(path: Path) -> None:
 
 
 def test_every_rule_has_a_broken_case() -> None:
-    rules = {"NP-DEFAULT-DENY", "NP-DNS", "NP-INGRESS", "NP-EGRESS", "NP-BROAD", "NP-PORTS"}
-    assert {p.stem.split("__")[0] for p in BROKEN} == rules
+    assert {p.stem.split("__")[0] for p in BROKEN} == {rule.id for rule in RULES}
+    assert len({rule.id for rule in RULES}) == len(RULES)
+    assert all(rule.description and rule.source for rule in RULES)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

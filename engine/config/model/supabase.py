@@ -41,17 +41,6 @@ _LOCALHOST = re.compile(r"http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/\S*)?")
 _HTTPS = re.compile(HTTPS_PATTERN)
 
 
-DEFAULT_REGISTRY = "docker.io"
-
-
-def registry_of(image: str) -> str:
-    """The registry host of an image reference; Docker Hub when the first part is not a host."""
-    first, _, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return DEFAULT_REGISTRY
-
-
 def _redirect_url(value: str) -> str:
     if _HTTPS.fullmatch(value) or _LOCALHOST.fullmatch(value):
         return value

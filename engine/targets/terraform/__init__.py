@@ -15,5 +15,4 @@ Modules:
   cluster     EKS, access, OIDC; nodes, addons and irsa as helpers
   workloads   restricted namespaces, platform controllers and the charts/supabase release
               (helm delivery only; namespaces_chart/ is the tiny chart for the namespaces)
-  checkov     the offline scanner wrapper; skips in checkov_skips.yaml
 """

@@ -1,8 +1,7 @@
 """S3 rules: CMK encryption, TLS-only bucket policy, public access blocked and ACLs off.
 
 SECURITY.md rows: "S3 encrypted with CMK", "S3 TLS only", "S3 public access blocked, ACLs off".
-Each bucket's settings live in separate `aws_s3_bucket_*` resources whose `bucket` refers to it,
-so every rule starts by finding the resources that belong to a bucket.
+A bucket's settings are separate `aws_s3_bucket_*` resources, so each rule first finds them.
 """
 
 from __future__ import annotations
@@ -10,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from engine.checks.terraform_json import as_list, block, blocks, is_true
-from engine.checks.terraform_model import Block, Env, Finding, Rule
-from engine.checks.terraform_policy import Statement, is_star_principal
+from engine.checks.findings import Finding, Rule
+from engine.checks.terraform.json import as_list, block, blocks, is_true
+from engine.checks.terraform.model import Block, Env
+from engine.checks.terraform.policy import PolicyStatement, is_star_principal
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 PAB_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
@@ -91,7 +91,7 @@ def _arn_patterns(env: Env, bucket: Block, resource: str) -> tuple[bool, bool]:
     return matches and resource == stem, matches and resource != stem
 
 
-def _denies_plain_http(env: Env, bucket: Block, stmt: Statement) -> bool:
+def _denies_plain_http(env: Env, bucket: Block, stmt: PolicyStatement) -> bool:
     covers = [_arn_patterns(env, bucket, resource) for resource in stmt.resources]
     return (stmt.effect == "Deny" and "s3:*" in stmt.actions
             and any(is_star_principal(kind, ident) for kind, ident in stmt.principals)

