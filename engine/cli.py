@@ -191,7 +191,7 @@ def secrets() -> None:
 @click.argument("file", type=FileArg)
 def secrets_status(file: Path) -> None:
     """List the environment's secrets and whether each has a value."""
-    from engine.deploy.secrets import status_of_config
+    from engine.deploy.run import status_of_config
 
     for status in status_of_config(file):
         click.echo(status.render())

@@ -32,7 +32,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from engine.catalog import DATABASE_LOGIN_ROLES
-from engine.deploy.migrations import Migration, MigrationError, Statement, check_sequence, load_migrations
+from engine.deploy.migrations import Migration, MigrationError, SqlStatement, check_sequence, load_migrations
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ Conn = psycopg.Connection[TupleRow]
 
 #: Roles that log in; each needs a password the first time it is created.
 LOGIN_ROLES: tuple[str, ...] = DATABASE_LOGIN_ROLES
-#: Roles that only ever act through ``SET ROLE``.
-NOLOGIN_ROLES: tuple[str, ...] = ("anon", "authenticated", "service_role", "dashboard_user")
 
 MIGRATIONS_TABLE = "supa_engine.schema_migrations"
 _TABLE = sql.Identifier(*MIGRATIONS_TABLE.split("."))
@@ -284,7 +282,7 @@ def _pending(plan: Sequence[Migration], applied: Mapping[int, tuple[str, str]]) 
 
 
 def _apply(conn: Conn, migration: Migration, secrets: Sequence[str]) -> None:
-    statement: Statement | None = None
+    statement: SqlStatement | None = None
     try:
         with conn.transaction():
             for statement in migration.statements():

@@ -18,7 +18,6 @@ environment is destroyed only when the user typed its name.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +46,6 @@ class StackPlan:
     working_dir: Path
     plan_file: str  # relative to working_dir
     steps: tuple[Step, ...]
-
-    def step(self, name: StepName) -> Step | None:
-        return next((s for s in self.steps if s.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -111,10 +107,6 @@ def plan_as_dict(plan: DeployPlan) -> dict[str, Any]:
             for stack in plan.stacks
         ],
     }
-
-
-def render_json(plan: DeployPlan) -> str:
-    return json.dumps(plan_as_dict(plan), indent=2) + "\n"
 
 
 def render_text(plan: DeployPlan) -> str:

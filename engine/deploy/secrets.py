@@ -30,17 +30,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import jwt
 from botocore.exceptions import ClientError
 
 from engine.catalog import Secret
-from engine.config import load_config
-from engine.deploy.aws import aws_client, aws_errors, error_code
+from engine.deploy.aws import aws_errors, error_code
 from engine.errors import EngineError
-from engine.resolve import Resolved, resolve
+from engine.resolve import Resolved
 
 JWT_SECRET = "jwt-secret"  # the catalog name of the key that signs the jwt:<role> secrets
 JWT_ISSUER = "supabase"
@@ -76,11 +74,6 @@ class SecretsReport:
 
     def with_state(self, state: SecretState) -> tuple[SecretStatus, ...]:
         return tuple(s for s in self.secrets if s.state == state)
-
-    @property
-    def complete(self) -> bool:
-        """Every secret has a value (nothing missing or waiting for the operator)."""
-        return all(s.state in ("set", "generated") for s in self.secrets)
 
     def render(self) -> str:
         return "\n".join(s.render() for s in self.secrets)
@@ -218,9 +211,3 @@ def _no_wire_logs() -> Iterator[None]:
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
-
-
-def status_of_config(config: Path) -> list[SecretStatus]:
-    """`supa-engine secrets status FILE`: the environment's secrets and their states."""
-    resolved = resolve(load_config(config).config)
-    return secrets_status(aws_client("secretsmanager", resolved.config.project.region), resolved)
