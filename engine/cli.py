@@ -130,8 +130,9 @@ def check(file: Path) -> None:
     """Synthesize in a scratch directory and run every invariant; writes nothing."""
     from engine.synth import check as run
 
-    stacks, objects = run(file, progress=_progress)
-    click.echo(f"{file}: {len(stacks)} stacks and {objects} Kubernetes objects pass every invariant")
+    built = run(file, progress=_progress)
+    click.echo(f"{file}: {len(built.stacks)} stacks and {built.kubernetes_objects} Kubernetes objects pass every "
+               "invariant")
 
 
 @cli.command()
