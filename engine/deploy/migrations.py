@@ -1,8 +1,6 @@
-"""The versioned SQL files of the database bootstrap: reading, ordering and splitting them.
+"""The versioned SQL files of the database bootstrap: reading, ordering, splitting, checksumming.
 
-Files are named `NNNN_name.sql` and live in `engine/deploy/sql/`. Each is split into statements
-here (respecting quotes, dollar quotes and nested comments) so a failure can name the file,
-the line and the statement, and is checksummed so an edited file is noticed.
+Split here so a failure names the file, line and statement; checksummed so an edit is noticed.
 """
 
 from __future__ import annotations

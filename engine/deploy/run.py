@@ -1,11 +1,6 @@
-"""`plan`, `apply` and `destroy`: synthesize, bootstrap, then run Terraform stack by stack.
+"""`plan`, `apply`, `destroy` and `secrets status`: the deploy steps composed, in a safe order.
 
-Every action starts from a fresh synthesis of the config, so what runs is never a stale
-`out/`. Then, in order: the production destroy guard, the Terraform binary, the AWS account
-check (credentials of another account are refused before anything changes), the state bucket
-(created only after a yes), and the stacks. During `apply`, the secrets bootstrap runs right
-after the data stack, which creates the empty secret containers, and before the cluster and
-workloads stacks whose pods read them.
+Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" lists the order.
 """
 
 from __future__ import annotations
