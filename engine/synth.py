@@ -107,7 +107,7 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
     entries = ordered(read_manifest(terraform / "manifest.json"))
-    stacks = _parse_stacks(terraform, entries)
+    stacks = read_stacks(terraform, entries)
     manifests = _kubernetes(resolved, staging)
     progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
     problems = [f.render() for f in check_terraform(stacks)]
@@ -147,10 +147,8 @@ def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
 
 
-def read_stacks(terraform: Path) -> dict[str, dict[str, Any]]:
-    """Each stack's parsed cdk.tf.json, in dependency order."""
-    return _parse_stacks(terraform, ordered(read_manifest(terraform / "manifest.json")))
-
-
-def _parse_stacks(terraform: Path, entries: Sequence[StackEntry]) -> dict[str, dict[str, Any]]:
+def read_stacks(terraform: Path, entries: Sequence[StackEntry] | None = None) -> dict[str, dict[str, Any]]:
+    """Each stack's parsed cdk.tf.json, in dependency order; `entries` if the manifest was read already."""
+    if entries is None:
+        entries = ordered(read_manifest(terraform / "manifest.json"))
     return {entry.name: json.loads((terraform / entry.synthesized_path).read_text()) for entry in entries}
