@@ -135,8 +135,9 @@ def check(file: Path) -> None:
     from engine.synth import check as run
 
     _choose_node()
-    stacks, objects = run(file, progress=_progress)
-    click.echo(f"{file}: {len(stacks)} stacks and {objects} Kubernetes objects pass every invariant")
+    built = run(file, progress=_progress)
+    click.echo(f"{file}: {len(built.stacks)} stacks and {built.kubernetes_objects} Kubernetes objects pass every "
+               "invariant")
 
 
 @cli.command()
@@ -197,7 +198,7 @@ def secrets() -> None:
 @click.argument("file", type=FileArg)
 def secrets_status(file: Path) -> None:
     """List the environment's secrets and whether each has a value."""
-    from engine.deploy.secrets import status_of_config
+    from engine.deploy.run import status_of_config
 
     for status in status_of_config(file):
         click.echo(status.render())

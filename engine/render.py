@@ -25,6 +25,7 @@ from helm_python import _native
 
 from engine.errors import EngineError
 from engine.resources import data_path
+from engine.write import dump_yaml
 
 RELEASE_NAME = "supabase"
 DEFAULT_NAMESPACE = "supabase"
@@ -90,8 +91,7 @@ def render_manifests(values: Mapping[str, Any], *, chart_dir: Path | None = None
 
 
 def dump_manifests(objects: list[dict[str, Any]]) -> str:
-    return "".join("---\n" + yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=120)
-                   for obj in objects)
+    return dump_yaml(objects, width=120, explicit_start=True)
 
 
 def lint_chart(values: Mapping[str, Any], *, chart_dir: Path | None = None, namespace: str = DEFAULT_NAMESPACE,

@@ -1,7 +1,7 @@
-"""The synth pipeline for one or more configs: load -> resolve -> compile -> check -> write.
+"""The synth pipeline: load -> resolve -> compile -> check -> write, for one config or several.
 
-Several configs share one process, so the cost of importing CDK Terrain is paid once. Each
-environment's output directory is replaced only when its synthesis and every check succeed.
+Several configs share one process, so CDK Terrain's import is paid once; an environment's
+output is replaced only when every check passes.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from engine.checks import check_all
 from engine.config import load_config
 from engine.errors import EngineError
 from engine.graph import intended_flows
-from engine.manifest import ordered, read_manifest
+from engine.manifest import StackEntry, ordered, read_manifest
 from engine.render import chart_path, render_chart
 from engine.resolve import Resolved, resolve
 from engine.targets.argocd import applications
 from engine.targets.helm import compile_values, placeholder_outputs
 from engine.targets.platform import namespaces
 from engine.targets.terraform.app import synthesize
-from engine.write import replace_directory
+from engine.write import dump_yaml, replace_directory, write_text
 
 Progress = Callable[[str], None]
 
@@ -39,6 +39,14 @@ class SynthesizedStack:
     resources: int
     data_sources: int
     depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Built:
+    """What one build compiled and checked: the stacks in order and the Kubernetes objects."""
+
+    stacks: tuple[SynthesizedStack, ...]
+    kubernetes_objects: int
 
 
 @dataclass(frozen=True)
@@ -80,27 +88,24 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tup
     environment = resolved.config.project.environment
     target = out / environment
     progress(f"{path}: synthesizing {environment}")
-    stacks, objects = replace_directory(target, partial(_build, resolved, progress=progress))
+    built = replace_directory(target, partial(_build, resolved, progress=progress))
     progress(f"{path}: wrote {target}")
-    return resolved, SynthReport(str(path), environment, target, stacks, objects)
+    return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 
 
-def check(config: Path, progress: Progress = lambda _: None) -> tuple[tuple[SynthesizedStack, ...], int]:
-    """Synthesize into a scratch directory and run every invariant; writes nothing.
-
-    Returns the stacks and the number of Kubernetes objects that passed.
-    """
+def check(config: Path, progress: Progress = lambda _: None) -> Built:
+    """Synthesize into a scratch directory and run every invariant; writes nothing."""
     resolved = resolve(load_config(config).config)
     with tempfile.TemporaryDirectory(prefix="supa-engine-check-") as scratch:
         return _build(resolved, Path(scratch), progress=progress)
 
 
-def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tuple[SynthesizedStack, ...], int]:
+def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
     """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
     entries = ordered(read_manifest(terraform / "manifest.json"))
-    stacks = read_stacks(terraform)
+    stacks = read_stacks(terraform, entries)
     manifests = _kubernetes(resolved, staging)
     progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
     problems = [f.render() for f in check_all(
@@ -113,16 +118,16 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> tuple[tu
             + "\n".join(f"  {p}" for p in problems),
             "this is a gap between the config rules and the compilers; please report it",
         )
-    summaries = tuple(
-        SynthesizedStack(
-            name=entry.name,
-            resources=sum(len(v) for v in stacks[entry.name].get("resource", {}).values()),
-            data_sources=sum(len(v) for v in stacks[entry.name].get("data", {}).values()),
-            depends_on=tuple(sorted(entry.dependencies)),
-        )
-        for entry in entries
+    return Built(tuple(_summary(entry, stacks[entry.name]) for entry in entries), len(manifests))
+
+
+def _summary(entry: StackEntry, stack: dict[str, Any]) -> SynthesizedStack:
+    return SynthesizedStack(
+        name=entry.name,
+        resources=sum(len(v) for v in stack.get("resource", {}).values()),
+        data_sources=sum(len(v) for v in stack.get("data", {}).values()),
+        depends_on=tuple(sorted(entry.dependencies)),
     )
-    return summaries, len(manifests)
 
 
 def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
@@ -130,21 +135,16 @@ def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
     and its rendered manifests; with Argo CD delivery, the Applications too."""
     shutil.copytree(chart_path(), staging / "charts" / "supabase", ignore=shutil.ignore_patterns("__pycache__"))
     values = compile_values(resolved, placeholder_outputs(resolved))
-    _write(staging / "helm" / "values.yaml", yaml.safe_dump(values, sort_keys=True))
+    write_text(staging / "helm" / "values.yaml", dump_yaml([values]))
     rendered = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
-    _write(staging / "kubernetes" / "manifests.yaml", rendered)
+    write_text(staging / "kubernetes" / "manifests.yaml", rendered)
     if resolved.config.delivery.mode == "argocd":
-        _write(staging / "kubernetes" / "argocd-applications.yaml",
-               yaml.safe_dump_all(applications(resolved), sort_keys=True))
+        write_text(staging / "kubernetes" / "argocd-applications.yaml", dump_yaml(applications(resolved)))
     return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def read_stacks(terraform: Path) -> dict[str, dict[str, Any]]:
-    """Each stack's parsed cdk.tf.json, in dependency order."""
-    return {entry.name: json.loads((terraform / entry.synthesized_path).read_text())
-            for entry in ordered(read_manifest(terraform / "manifest.json"))}
+def read_stacks(terraform: Path, entries: Sequence[StackEntry] | None = None) -> dict[str, dict[str, Any]]:
+    """Each stack's parsed cdk.tf.json, in dependency order; `entries` if the manifest was read already."""
+    if entries is None:
+        entries = ordered(read_manifest(terraform / "manifest.json"))
+    return {entry.name: json.loads((terraform / entry.synthesized_path).read_text()) for entry in entries}

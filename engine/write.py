@@ -1,8 +1,6 @@
-"""Write an environment's output directory atomically.
+"""Write the synthesized output: text and YAML in one convention, the directory atomically.
 
-Everything is built in a hidden sibling directory; only when the build (synthesis and every
-check) succeeds does it replace the previous output. A failure, a check that refuses the
-output or Ctrl-C leaves the previous output exactly as it was and no partial files behind.
+A failed build, a refused check or Ctrl-C must leave the previous output exactly as it was.
 """
 
 from __future__ import annotations
@@ -10,15 +8,36 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 
 
+def dump_yaml(documents: Iterable[Any], *, width: int = 80, explicit_start: bool = False) -> str:
+    """The documents as YAML: block style and sorted keys, so the same data gives the same bytes.
+
+    `width` and `explicit_start` are there for the rendered manifests, published at width 120
+    with a `---` before every document; one convention for all would change published output.
+    """
+    return yaml.safe_dump_all(list(documents), sort_keys=True, default_flow_style=False, width=width,
+                              explicit_start=explicit_start)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text at `path`, creating its directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def replace_directory(target: Path, build: Callable[[Path], T]) -> T:
-    """Run `build(staging)` and move `staging` to `target`, replacing it; nothing changes on error."""
+    """Run `build(staging)` and move `staging` to `target`, replacing it; nothing changes on error.
+
+    `staging` is a hidden sibling of `target`, on the same file system, so the swap is two renames.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:

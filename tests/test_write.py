@@ -3,8 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from engine.write import replace_directory
+from engine.write import dump_yaml, replace_directory, write_text
 
 
 def _write_tree(root: Path, text: str) -> None:
@@ -44,3 +45,25 @@ def test_failure_on_first_synth_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         replace_directory(tmp_path / "dev", fails)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_yaml_has_sorted_keys_block_style_and_loads_back() -> None:
+    documents = [{"b": [1, {"y": 2, "x": 1}], "a": "text"}, {"kind": "Second"}]
+    text = dump_yaml(documents)
+    assert text == "a: text\nb:\n- 1\n- x: 1\n  y: 2\n---\nkind: Second\n"
+    assert list(yaml.safe_load_all(text)) == documents
+    assert dump_yaml([documents[0]]) == yaml.safe_dump(documents[0], sort_keys=True)  # one document, no marker
+
+
+def test_yaml_width_and_explicit_start_are_the_manifest_convention() -> None:
+    long = {"annotation": " ".join(["word"] * 25)}  # 136 characters: folded at either width
+    narrow = dump_yaml([long])
+    wide = dump_yaml([long, long], width=120, explicit_start=True)
+    assert len(narrow.splitlines()[0]) < 90 < len(wide.splitlines()[1]) < 130
+    assert wide.startswith("---\n") and wide.count("---\n") == 2
+    assert [yaml.safe_load(narrow)] == list(yaml.safe_load_all(wide))[:1]
+
+
+def test_write_text_creates_the_directory(tmp_path: Path) -> None:
+    write_text(tmp_path / "helm" / "values.yaml", "a: 1\n")
+    assert (tmp_path / "helm" / "values.yaml").read_bytes() == b"a: 1\n"

@@ -1,1 +1,1 @@
-"""Deployment steps that act on live infrastructure (database bootstrap, ...)."""
+"""The deploy edge: the only part of the engine that talks to AWS, Terraform and PostgreSQL."""

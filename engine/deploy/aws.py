@@ -1,16 +1,6 @@
-"""AWS clients for the bootstrap steps, and the translation of AWS failures into user errors.
+"""AWS clients that fail in seconds, and AWS failures as user errors instead of tracebacks.
 
-Every boto3 call of the engine goes through a client made by :func:`aws_client` and runs inside
-:func:`aws_errors`, so "no credentials", "endpoint unreachable" and "AWS said no" read the same
-everywhere and never surface as tracebacks.
-
-Clients use short timeouts and few retries: the bootstrap makes a handful of small calls, so a
-wrong endpoint or a network problem should fail in seconds, not after botocore's default minute
-of retries. boto3 (>= 1.28) honours ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` on its
-own, which is how tests point the engine at a local moto server.
-
-Only ``engine.deploy`` modules import boto3, and the CLI imports them lazily: ``engine.config``
-and ``engine.cli`` stay importable (and fast) without it.
+Only engine.deploy imports boto3, and the CLI imports it lazily, so `validate` stays fast.
 """
 
 from __future__ import annotations
@@ -54,6 +44,10 @@ def aws_client(
     attempts: int = ATTEMPTS,
 ) -> Any:
     """A boto3 client for ``service`` in ``region`` that fails fast.
+
+    Short timeouts and few retries: the bootstrap makes a handful of small calls, so a wrong
+    endpoint should fail in seconds, not after botocore's default minute of retries. boto3
+    honours ``AWS_ENDPOINT_URL`` on its own (the tests point it at moto).
 
     Clients are untyped (``Any``): the engine calls a dozen operations and checks their error
     codes explicitly, and the tests run every call against moto over real HTTP.

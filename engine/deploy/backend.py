@@ -1,26 +1,6 @@
-"""Bootstrap the S3 bucket that holds the Terraform state of an environment.
+"""The S3 bucket that holds an environment's Terraform state, created or repaired before `init`.
 
-Terraform cannot create the bucket its own backend lives in, so the engine does, with boto3,
-before the first ``terraform init``. :func:`ensure_state_bucket` makes sure the bucket exists
-and carries these settings, and puts back any that drifted:
-
-- versioning: an overwritten or deleted state file can be restored;
-- default encryption SSE-KMS with the AWS managed key ``aws/s3`` and an S3 Bucket Key. Chosen
-  over SSE-S3 because every state read and write is then a KMS call in CloudTrail (who read the
-  state, when), at no key-management cost; the Bucket Key keeps KMS requests (and their price)
-  negligible. The managed key's policy lets every principal of the account use it through S3,
-  so Terraform's S3 backend needs no extra IAM grant, but an explicit deny on
-  ``kms:Decrypt``/``kms:GenerateDataKey`` (an SCP, a permission boundary) breaks state access,
-  and the state cannot be read from another account. A bucket that already uses SSE-KMS with
-  a customer managed key (or DSSE-KMS) is left as it is: that is at least as strong;
-- the public access block, all four settings on;
-- object ownership ``BucketOwnerEnforced`` (ACLs disabled);
-- a bucket policy statement that denies every request not made over TLS. Other statements of
-  an existing policy are kept.
-
-Nothing is ever deleted: no objects, no policy statements, no versions. A bucket that exists
-but answers 403 belongs to someone else (bucket names are global) or is not ours to read; the
-engine stops and asks for another ``state.bucket`` instead of guessing.
+Terraform cannot create the bucket its own backend lives in, so the engine does, with boto3.
 """
 
 from __future__ import annotations
@@ -75,7 +55,12 @@ class BackendReport:
 
 
 def ensure_state_bucket(s3_client: Any, location: StateLocation, *, create: bool) -> BackendReport:
-    """Make sure the state bucket of ``location`` exists with the settings of the module docstring.
+    """Make sure the state bucket of ``location`` exists with its settings, putting back any that drifted.
+
+    The settings: versioning, SSE-KMS with a Bucket Key (a customer managed key or DSSE-KMS
+    already in place is kept), the public access block, ``BucketOwnerEnforced`` and a TLS-only
+    policy statement beside any others. Nothing is ever deleted. A bucket that answers 403
+    belongs to someone else, and the engine asks for another ``state.bucket``.
 
     With ``create=False`` a missing bucket is only reported (state ``would create``) and
     nothing is written; the CLI asks the user and calls again with ``create=True``.

@@ -1,22 +1,6 @@
-"""Bootstrap an empty PostgreSQL (RDS, 15+) database for self-hosted Supabase.
+"""Bootstrap an empty RDS PostgreSQL (15+) for Supabase as the master user, who is no superuser.
 
-:func:`bootstrap` connects as the database's admin user — on RDS the master user, which is
-*not* a superuser but has CREATEROLE and CREATEDB and owns the database — and
-
-1. takes a session advisory lock, so two bootstrap Jobs never race;
-2. applies the versioned SQL files in ``engine/deploy/sql`` that are not yet recorded in
-   ``supa_engine.schema_migrations``, each in its own transaction together with its row;
-3. sets the passwords of the LOGIN roles it was given.
-
-Running it again is a no-op apart from re-setting the supplied passwords. A migration file
-that was edited after it was applied is refused; add a new file instead.
-
-Passwords never leave this module in clear text: they are turned into SCRAM-SHA-256 verifiers
-client-side (libpq's ``PQencryptPasswordConn``), so neither the server's statement log nor our
-logs or error messages ever contain them.
-
-TLS: the DSN is used exactly as given. For RDS pass ``sslmode=verify-full`` and
-``sslrootcert=<RDS CA bundle>`` in it; this module does not weaken or add TLS settings.
+Idempotent and serialised by an advisory lock, so every chart install and upgrade may run it.
 """
 
 from __future__ import annotations
@@ -32,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from engine.catalog import DATABASE_LOGIN_ROLES
-from engine.deploy.migrations import Migration, MigrationError, Statement, check_sequence, load_migrations
+from engine.deploy.migrations import Migration, MigrationError, SqlStatement, check_sequence, load_migrations
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -41,8 +25,6 @@ Conn = psycopg.Connection[TupleRow]
 
 #: Roles that log in; each needs a password the first time it is created.
 LOGIN_ROLES: tuple[str, ...] = DATABASE_LOGIN_ROLES
-#: Roles that only ever act through ``SET ROLE``.
-NOLOGIN_ROLES: tuple[str, ...] = ("anon", "authenticated", "service_role", "dashboard_user")
 
 MIGRATIONS_TABLE = "supa_engine.schema_migrations"
 _TABLE = sql.Identifier(*MIGRATIONS_TABLE.split("."))
@@ -73,7 +55,12 @@ def bootstrap(
     connect_timeout: int = 10,
     migrations: Sequence[Migration] | None = None,
 ) -> BootstrapReport:
-    """Prepare the database named in ``dsn`` for Supabase; see the module docstring.
+    """Prepare the database named in ``dsn`` for Supabase.
+
+    Under a session advisory lock: apply the SQL files not yet recorded in
+    :data:`MIGRATIONS_TABLE`, each in one transaction with its row, then set the passwords given
+    (as SCRAM verifiers made client-side, so no log sees them). The DSN is used as given: TLS
+    settings are the caller's (RDS: ``sslmode=verify-full``).
 
     ``passwords`` maps LOGIN roles (:data:`LOGIN_ROLES`) to their passwords. A role that does
     not exist yet must get one; an existing role's password is changed only if given.
@@ -284,7 +271,7 @@ def _pending(plan: Sequence[Migration], applied: Mapping[int, tuple[str, str]]) 
 
 
 def _apply(conn: Conn, migration: Migration, secrets: Sequence[str]) -> None:
-    statement: Statement | None = None
+    statement: SqlStatement | None = None
     try:
         with conn.transaction():
             for statement in migration.statements():

@@ -1,8 +1,6 @@
-"""The versioned SQL files of the database bootstrap: reading, ordering and splitting them.
+"""The versioned SQL files of the database bootstrap: reading, ordering, splitting, checksumming.
 
-Files are named `NNNN_name.sql` and live in `engine/deploy/sql/`. Each is split into statements
-here (respecting quotes, dollar quotes and nested comments) so a failure can name the file,
-the line and the statement, and is checksummed so an edited file is noticed.
+Split here so a failure names the file, line and statement; checksummed so an edit is noticed.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ class MigrationError(EngineError):
 
 
 @dataclass(frozen=True)
-class Statement:
+class SqlStatement:
     """One SQL statement of a migration file and the line it starts on."""
 
     text: str
@@ -64,7 +62,7 @@ class Migration:
         migration.statements()  # refuse unterminated quotes/comments now, not mid-run
         return migration
 
-    def statements(self) -> tuple[Statement, ...]:
+    def statements(self) -> tuple[SqlStatement, ...]:
         return split_statements(self.sql, self.name)
 
 
@@ -85,9 +83,9 @@ def load_migrations(directory: Traversable | Path | None = None) -> tuple[Migrat
     return check_sequence(migrations)
 
 
-def split_statements(text: str, name: str = "<sql>") -> tuple[Statement, ...]:
+def split_statements(text: str, name: str = "<sql>") -> tuple[SqlStatement, ...]:
     """Split SQL on top-level semicolons, respecting quotes, dollar quotes and comments."""
-    statements: list[Statement] = []
+    statements: list[SqlStatement] = []
     first_code: int | None = None  # where the current statement's first real token starts
     i = 0
     while i < len(text):
@@ -150,8 +148,8 @@ def _is_ident(c: str) -> bool:
     return c != "" and (c.isalnum() or c in "_$")
 
 
-def _statement(text: str, begin: int, end: int) -> Statement:
-    return Statement(text[begin:end].strip(), text.count("\n", 0, begin) + 1)
+def _statement(text: str, begin: int, end: int) -> SqlStatement:
+    return SqlStatement(text[begin:end].strip(), text.count("\n", 0, begin) + 1)
 
 
 def check_sequence(migrations: list[Migration]) -> tuple[Migration, ...]:

@@ -1,24 +1,10 @@
-"""What a deploy will run, as a value: stacks in order and the Terraform commands of each.
+"""What a deploy will run, as a value: the stacks in order and the Terraform commands of each.
 
-:func:`build_plan` reads the ``manifest.json`` CDK Terrain wrote next to the synthesized
-stacks and orders the stacks by their recorded dependencies (network -> data -> cluster ...).
-``destroy`` runs in reverse: a stack is destroyed only after every stack that depends on it.
-The plan is computed before anything runs, so ``--dry-run`` prints exactly the commands
-:func:`engine.deploy.terraform.run_plan` would execute, and tests can check the order and the
-arguments without running Terraform.
-
-Per stack the commands are ``init``, ``plan -out=<stack>.tfplan``, ``show -json`` of that
-plan (the engine's change summary) and, for apply and destroy, ``apply`` of exactly that
-saved plan, so what is applied is what was shown and confirmed. The backend settings are in
-``cdk.tf.json`` already; ``init`` needs no ``-backend-config``.
-
-:func:`guard_destroy` is the one safety rule that does not depend on Terraform: a production
-environment is destroyed only when the user typed its name.
+Computed before anything runs, so `--dry-run` prints exactly what would run and tests check it.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +34,6 @@ class StackPlan:
     plan_file: str  # relative to working_dir
     steps: tuple[Step, ...]
 
-    def step(self, name: StepName) -> Step | None:
-        return next((s for s in self.steps if s.name == name), None)
-
 
 @dataclass(frozen=True)
 class DeployPlan:
@@ -65,7 +48,12 @@ class DeployPlan:
 
 
 def build_plan(action: Action, manifest_path: Path, terraform_bin: str) -> DeployPlan:
-    """The stacks of ``manifest_path`` in run order, each with its Terraform steps."""
+    """The stacks of ``manifest_path`` in run order, each with its Terraform steps.
+
+    Per stack: ``init``, ``plan -out``, ``show -json`` (the summary) and, but for ``plan``,
+    ``apply`` of exactly that saved plan, so what is applied is what was confirmed. ``destroy``
+    runs in reverse: a stack goes only after every stack that depends on it.
+    """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     stacks = ordered(read_manifest(manifest_path))
@@ -111,10 +99,6 @@ def plan_as_dict(plan: DeployPlan) -> dict[str, Any]:
             for stack in plan.stacks
         ],
     }
-
-
-def render_json(plan: DeployPlan) -> str:
-    return json.dumps(plan_as_dict(plan), indent=2) + "\n"
 
 
 def render_text(plan: DeployPlan) -> str:

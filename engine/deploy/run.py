@@ -1,11 +1,6 @@
-"""`plan`, `apply` and `destroy`: synthesize, bootstrap, then run Terraform stack by stack.
+"""`plan`, `apply`, `destroy` and `secrets status`: the deploy steps composed, in a safe order.
 
-Every action starts from a fresh synthesis of the config, so what runs is never a stale
-`out/`. Then, in order: the production destroy guard, the Terraform binary, the AWS account
-check (credentials of another account are refused before anything changes), the state bucket
-(created only after a yes), and the stacks. During `apply`, the secrets bootstrap runs right
-after the data stack, which creates the empty secret containers, and before the cluster and
-workloads stacks whose pods read them.
+Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" lists the order.
 """
 
 from __future__ import annotations
@@ -15,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.config import load_config
 from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
-from engine.deploy.secrets import SecretsReport, bootstrap_secrets
-from engine.deploy.terraform import Runner, RunReport, StackOutcome, StackSummary, find_terraform, run_plan
+from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
+from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, run_plan
+from engine.deploy.terraform import Runner, find_terraform
 from engine.errors import EngineError
-from engine.resolve import Resolved
+from engine.resolve import Resolved, resolve
 from engine.synth import synth_one
 
 SECRETS_AFTER = "data"  # the stack that creates the secret containers
@@ -92,6 +89,12 @@ def deploy(
 
     run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack)
     return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run)
+
+
+def status_of_config(config: Path) -> list[SecretStatus]:
+    """`supa-engine secrets status FILE`: the environment's secrets and their states."""
+    resolved = resolve(load_config(config).config)
+    return secrets_status(aws_client("secretsmanager", resolved.config.project.region), resolved)
 
 
 def check_account(resolved: Resolved) -> None:

@@ -1,24 +1,6 @@
-"""Fill the environment's Secrets Manager secrets that have no value yet.
+"""Fill the environment's empty Secrets Manager containers once, so no value passes Terraform.
 
-Terraform creates the secrets as empty, KMS-encrypted containers (the data stack); values
-never pass through Terraform, so they never land in its state. :func:`bootstrap_secrets` then
-gives every empty container a value, once:
-
-- ``random``: URL-safe random text of exactly the catalog's length (``secrets.token_urlsafe``,
-  6 bits per character);
-- ``jwt:<role>``: an HS256 JWT ``{"role": <role>, "iss": "supabase", "iat", "exp"}`` signed
-  with the environment's JWT secret, valid for 10 years like the anon and service keys of
-  Supabase's self-hosting guide (they are API keys, rotated by rotating the JWT secret);
-- ``external``: never generated; the report says which command sets it.
-
-A secret that already has a current version is never touched, so rerunning is a no-op and a
-value set by hand survives. Writes carry a ``ClientRequestToken`` derived from the secret's
-name: if two runs race, Secrets Manager accepts only the first initial value and the second run
-reads that one back instead of signing keys with a JWT secret that lost the race.
-
-Values never leave this module: reports hold names and states, nothing is logged, and
-botocore's wire-level debug logs (which would contain request and response bodies) are
-silenced while values are handled.
+Values never leave this module: reports hold names and states, and botocore's body logs are off.
 """
 
 from __future__ import annotations
@@ -30,17 +12,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import jwt
 from botocore.exceptions import ClientError
 
 from engine.catalog import Secret
-from engine.config import load_config
-from engine.deploy.aws import aws_client, aws_errors, error_code
+from engine.deploy.aws import aws_errors, error_code
 from engine.errors import EngineError
-from engine.resolve import Resolved, resolve
+from engine.resolve import Resolved
 
 JWT_SECRET = "jwt-secret"  # the catalog name of the key that signs the jwt:<role> secrets
 JWT_ISSUER = "supabase"
@@ -77,17 +57,17 @@ class SecretsReport:
     def with_state(self, state: SecretState) -> tuple[SecretStatus, ...]:
         return tuple(s for s in self.secrets if s.state == state)
 
-    @property
-    def complete(self) -> bool:
-        """Every secret has a value (nothing missing or waiting for the operator)."""
-        return all(s.state in ("set", "generated") for s in self.secrets)
-
     def render(self) -> str:
         return "\n".join(s.render() for s in self.secrets)
 
 
 def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], float] = time.time) -> SecretsReport:
-    """Give every empty secret container of ``resolved`` a value; see the module docstring."""
+    """Give every empty secret container of ``resolved`` a value; one that has a value is never touched.
+
+    ``random`` secrets get URL-safe random text of the catalog's length, ``jwt:<role>`` secrets
+    an HS256 JWT signed with the JWT secret (10 years, like Supabase's anon and service keys),
+    and ``external`` ones nothing: the report says which command sets them.
+    """
     found = {s.name: _lookup(client, resolved.secret_name(s)) for s in resolved.secrets}
     jwt_name = resolved.names["secret_prefix"] + JWT_SECRET
     outcome: dict[str, SecretStatus] = {}
@@ -179,7 +159,11 @@ def _status(secret: Secret, name: str, found: str) -> SecretStatus:
 
 
 def _put_initial(client: Any, name: str, value: str) -> bool:
-    """Store the first value of ``name``; False if another run stored one first."""
+    """Store the first value of ``name``; False if another run stored one first.
+
+    The request token derives from the name, so of two racing runs Secrets Manager keeps only
+    the first value, and the loser reads it back rather than signing keys with its own.
+    """
     token = str(uuid.uuid5(_TOKEN_NAMESPACE, f"initial:{name}"))
     with _no_wire_logs(), aws_errors(f"storing the generated value of secret {name}"):
         try:
@@ -218,9 +202,3 @@ def _no_wire_logs() -> Iterator[None]:
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
-
-
-def status_of_config(config: Path) -> list[SecretStatus]:
-    """`supa-engine secrets status FILE`: the environment's secrets and their states."""
-    resolved = resolve(load_config(config).config)
-    return secrets_status(aws_client("secretsmanager", resolved.config.project.region), resolved)

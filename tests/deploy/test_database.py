@@ -15,7 +15,6 @@ from psycopg import sql
 from engine.deploy.database import (
     LOGIN_ROLES,
     MIGRATIONS_TABLE,
-    NOLOGIN_ROLES,
     BootstrapReport,
     DatabaseError,
     bootstrap,
@@ -25,6 +24,8 @@ from engine.errors import EngineError
 from tests.deploy.conftest import MASTER_PASSWORD, MASTER_USER, FreshDatabase
 from tests.postgres import PostgresServer
 
+# The roles 0001_roles.sql creates that only ever act through SET ROLE.
+NOLOGIN_ROLES = ("anon", "authenticated", "service_role", "dashboard_user")
 SUPABASE_ROLES = LOGIN_ROLES + NOLOGIN_ROLES
 PACKAGED = tuple(m.name for m in load_migrations())
 

@@ -89,7 +89,6 @@ def test_bootstrap_fills_every_empty_container(aws: AwsEnv) -> None:
         text = value(secret.name)
         assert len(text) == secret.length and set(text) <= URL_SAFE, secret.name
     assert len({value(s.name) for s in RANDOM}) == len(RANDOM)  # all different
-    assert not report.complete
 
 
 def test_generated_api_keys_verify_with_the_generated_jwt_secret(aws: AwsEnv) -> None:

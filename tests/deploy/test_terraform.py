@@ -20,16 +20,9 @@ from typing import Any
 import pytest
 
 from engine.config import load_config
-from engine.deploy.plan import build_plan, guard_destroy, plan_as_dict, render_json, render_text
-from engine.deploy.terraform import (
-    StackFailed,
-    StackSummary,
-    StateLocked,
-    SubprocessRunner,
-    find_terraform,
-    run_plan,
-    summarize,
-)
+from engine.deploy.plan import StackPlan, Step, build_plan, guard_destroy, plan_as_dict, render_text
+from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, run_plan, summarize
+from engine.deploy.terraform import SubprocessRunner, find_terraform
 from engine.errors import EngineError
 from engine.manifest import stack_order
 from engine.resolve import resolve
@@ -53,6 +46,10 @@ def write_manifest(root: Path, dependencies: dict[str, list[str]]) -> Path:
     path = root / "manifest.json"
     path.write_text(json.dumps({"stacks": stacks, "version": "0.24.0"}, indent=2))
     return path
+
+
+def step(stack: StackPlan, name: str) -> Step | None:
+    return next((s for s in stack.steps if s.name == name), None)
 
 
 def run(stand_in: StandIn, manifest: Path, action: Any = "apply", *, answer: bool = True,
@@ -106,15 +103,15 @@ def test_destroy_plan_is_reversed_with_destroy_flag(tmp_path: Path) -> None:
 
     assert plan.order == ("cluster", "data", "network")
     for stack in plan.stacks:
-        plan_step = stack.step("plan")
+        plan_step = step(stack, "plan")
         assert plan_step is not None and "-destroy" in plan_step.argv
-        apply_step = stack.step("apply")
+        apply_step = step(stack, "apply")
         assert apply_step is not None and apply_step.argv[-1] == f"{stack.name}.tfplan"
 
 
 def test_plan_action_has_no_apply_step(tmp_path: Path) -> None:
     plan = build_plan("plan", write_manifest(tmp_path, CHAIN), "terraform")
-    assert all(s.step("apply") is None for s in plan.stacks)
+    assert all(step(s, "apply") is None for s in plan.stacks)
     assert all("-destroy" not in step.argv for s in plan.stacks for step in s.steps)
 
 
@@ -150,8 +147,7 @@ def test_writers_render_every_command(tmp_path: Path) -> None:
     assert text.splitlines()[0] == "destroy: 3 stack(s) in this order: cluster -> data -> network"
     assert "     terraform plan -input=false -no-color -out=cluster.tfplan -destroy" in text
     assert text.index("1. cluster") < text.index("2. data") < text.index("3. network")
-    as_json = json.loads(render_json(plan))
-    assert as_json == plan_as_dict(plan)
+    as_json = json.loads(json.dumps(plan_as_dict(plan)))
     assert [s["name"] for s in as_json["stacks"]] == ["cluster", "data", "network"]
     assert as_json["stacks"][0]["steps"][-1]["argv"] == ["terraform", "apply", "-input=false", "-no-color",
                                                          "cluster.tfplan"]

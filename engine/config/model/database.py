@@ -10,7 +10,6 @@ from pydantic import AfterValidator, Field
 from engine.config.model.base import Section, invalid
 from engine.config.model.supabase import Image
 
-POSTGRES_VERSIONS = ("15", "16", "17")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MIN_WINDOW_MINUTES = 30
 

@@ -20,7 +20,7 @@ from constructs import Construct
 from engine.resolve import Resolved
 from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.buckets import storage_buckets
-from engine.targets.terraform.database import Database, database
+from engine.targets.terraform.database import RdsDatabase, database
 from engine.targets.terraform.kms import data_key
 from engine.targets.terraform.network import NetworkStack
 from engine.targets.terraform.waf import web_acl
@@ -32,7 +32,7 @@ class DataStack(BaseStack):
     """Exports: `data_key`, `database`, `storage_bucket`, `secrets`, `web_acl`."""
 
     data_key: KmsKey
-    database: Database
+    database: RdsDatabase
     storage_bucket: S3Bucket
     web_acl: Wafv2WebAcl | None
 

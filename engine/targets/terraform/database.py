@@ -57,7 +57,9 @@ _SIZE_FACTOR = {"micro": 0.125, "small": 0.25, "medium": 0.5, "large": 1.0, "xla
 
 
 @dataclass(frozen=True)
-class Database:
+class RdsDatabase:
+    """The RDS instance and the security group the cluster stack opens 5432 on."""
+
     instance: DbInstance
     security_group: SecurityGroup
 
@@ -72,7 +74,7 @@ def default_max_connections(instance_class: str) -> int:
 
 
 def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, subnet_ids: list[str],
-             topic_arn: str) -> Database:
+             topic_arn: str) -> RdsDatabase:
     db = stack.config.database
     identifier = stack.resolved.names["database"]
     group = SecurityGroup(stack, "database_security_group", name=stack.name("database"), vpc_id=vpc_id,
@@ -113,7 +115,7 @@ def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, s
         ca_cert_identifier=CA_CERTIFICATE, depends_on=log_groups,
     )
     _alarms(stack, identifier, topic_arn)
-    return Database(instance=instance, security_group=group)
+    return RdsDatabase(instance=instance, security_group=group)
 
 
 def _alarms(stack: BaseStack, identifier: str, topic_arn: str) -> None:
