@@ -7,6 +7,7 @@ resolved config. Ports and images are facts about the upstream services.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -30,7 +31,7 @@ class Component:
 class Edge:
     """An allowed connection from a client to a server's port.
 
-    Client and server are component names, `BOOTSTRAP_JOB`, or the name of a `Peer` (a party
+    Client and server are component names, a Job (`JOBS`), or the name of a `Peer` (a party
     outside the namespace's workloads). `port` is a number, or the dotted path of the config
     setting that holds it (the SMTP port). `when` names a condition on the config (see
     `engine.graph.CONDITIONS`) without which the edge does not exist even when both ends do.
@@ -92,7 +93,7 @@ BY_NAME: dict[str, Component] = {c.name: c for c in COMPONENTS}
 
 EDGES: tuple[Edge, ...] = (
     Edge("kong", "auth", 9999, "/auth/v1"),
-    Edge("kong", "rest", 3000, "/rest/v1 and /graphql/v1"),
+    Edge("kong", "rest", 3000, "/rest/v1"),
     Edge("kong", "realtime", 4000, "/realtime/v1"),
     Edge("kong", "storage", 5000, "/storage/v1"),
     Edge("kong", "functions", 9000, "/functions/v1"),
@@ -112,6 +113,14 @@ EDGES: tuple[Edge, ...] = (
 
 # The database bootstrap Job (a Helm hook of charts/supabase): a workload, not a component.
 BOOTSTRAP_JOB = "db-bootstrap"
+# The Job (a post-install/post-upgrade hook) that creates or updates realtime's one tenant.
+REALTIME_TENANT_JOB = "realtime-tenant"
+# Realtime resolves the tenant from the first label of the Host header, which kong sets to the
+# Service's name (`realtime.<namespace>.svc...`).
+REALTIME_TENANT = "realtime"
+# Pod-bearing workloads that are not components: each Job and the component it exists for (None:
+# always there).
+JOBS: Mapping[str, str | None] = {BOOTSTRAP_JOB: None, REALTIME_TENANT_JOB: "realtime"}
 
 PEERS: tuple[Peer, ...] = (
     Peer("load-balancer", "public-subnets", "the ALB (target type ip): its nodes live in the public subnets"),
@@ -136,6 +145,7 @@ PEER_EDGES: tuple[Edge, ...] = (
     Edge("load-balancer", "kong", 8100, "ALB health check on kong's status listener"),
     *(Edge(c.name, "database", 5432, "TLS (verify-full) to PostgreSQL") for c in COMPONENTS if c.uses_database),
     Edge(BOOTSTRAP_JOB, "database", 5432, "migrations and login-role passwords"),
+    Edge(REALTIME_TENANT_JOB, "database", 5432, "realtime's control-plane migrations and its tenant row"),
     Edge("storage", "s3", 443, "objects through the S3 gateway endpoint (and STS over NAT without an sts endpoint)"),
     Edge("storage", "aws-api", 443, "STS AssumeRoleWithWebIdentity (IRSA) through its interface endpoint",
          when="sts_endpoint"),

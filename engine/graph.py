@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from engine.catalog import BOOTSTRAP_JOB, EDGES, PEER_EDGES, PEERS, Edge
+from engine.catalog import EDGES, JOBS, PEER_EDGES, PEERS, Edge
 from engine.resolve import Resolved
 
 DNS = "dns"
@@ -66,8 +66,9 @@ CONDITIONS: Mapping[str, Callable[[Resolved], bool]] = {
 
 
 def workloads(resolved: Resolved) -> tuple[str, ...]:
-    """Names of the namespace's pod-bearing workloads: enabled components and the bootstrap Job."""
-    return (*(s.name for s in resolved.services), BOOTSTRAP_JOB)
+    """Names of the namespace's pod-bearing workloads: enabled components and their Jobs."""
+    enabled = [s.name for s in resolved.services]
+    return (*enabled, *(job for job, owner in JOBS.items() if owner is None or owner in enabled))
 
 
 def intended_flows(resolved: Resolved) -> list[Flow]:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from engine.catalog import BOOTSTRAP_JOB, BY_NAME, COMPONENT_NAMES, EDGES, PEER_EDGES, PEERS
+from engine.catalog import BY_NAME, COMPONENT_NAMES, EDGES, JOBS, PEER_EDGES, PEERS
 from engine.graph import CONDITIONS, DNS, Flow, as_dot, as_mermaid, as_table, intended_flows, peer_blocks, workloads
 from tests.targets.test_policies import ENVIRONMENTS, resolved_env
 
@@ -20,7 +20,7 @@ FLOWS = [
 
 def test_catalog_graph_is_consistent() -> None:
     """Every edge names known ends, a known condition and (for components) the server's real port."""
-    ends = {*COMPONENT_NAMES, BOOTSTRAP_JOB, *(p.name for p in PEERS)}
+    ends = {*COMPONENT_NAMES, *JOBS, *(p.name for p in PEERS)}
     for edge in (*EDGES, *PEER_EDGES):
         assert {edge.client, edge.server} <= ends, edge
         assert edge.when is None or edge.when in CONDITIONS, edge
@@ -43,7 +43,7 @@ def test_flows_connect_only_what_exists(env: str) -> None:
         assert {(f.protocol, f.port) for f in flows if f.client == workload and f.server == DNS} == \
             {("UDP", 53), ("TCP", 53)}
     database = {f.client for f in flows if f.server == "database"}
-    assert database == {s.name for s in resolved.services if s.uses_database} | {BOOTSTRAP_JOB}
+    assert database == {s.name for s in resolved.services if s.uses_database} | (set(workloads(resolved)) & set(JOBS))
     assert {f.server for f in flows if f.client == "load-balancer"} == {"kong"}
 
 

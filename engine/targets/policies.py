@@ -3,10 +3,11 @@
 `compile_policies` is a pure function of the resolved config. It returns plain manifests:
 
 * `default-deny`: every pod of the namespace starts with no ingress and no egress;
-* `allow-<workload>`, one per pod-bearing workload (each enabled component and the
-  `db-bootstrap` Job), selecting that workload's pods by the labels the chart puts on them and
-  listing, per peer, exactly the ports of `engine.graph.intended_flows`: ingress from each client,
-  egress to each server, DNS to the cluster's CoreDNS pods.
+* `allow-<workload>`, one per pod-bearing workload (each enabled component and the Jobs
+  `db-bootstrap` and, with realtime, `realtime-tenant`), selecting that workload's pods by the
+  labels the chart puts on them and listing, per peer, exactly the ports of
+  `engine.graph.intended_flows`: ingress from each client, egress to each server, DNS to the
+  cluster's CoreDNS pods.
 
 Policies add up, so a flow is open only when the client's policy allows it out *and* the
 server's policy allows it in; both sides come from the same flow, so they cannot drift apart.

@@ -19,7 +19,7 @@ configuration; the notes say where they matter.
 - name: KONG_PREFIX
   value: /kong-run/prefix
 - name: KONG_PROXY_LISTEN
-  value: "0.0.0.0:{{ .Values.components.kong.port }}"
+  value: "0.0.0.0:{{ .Values.components.kong.port | int }}"
 - name: KONG_STATUS_LISTEN
   value: "0.0.0.0:8100"
 - name: KONG_ADMIN_LISTEN
@@ -82,7 +82,7 @@ args: ["umask 077 && resty /etc/kong/render.lua && exec /docker-entrypoint.sh ko
 - name: GOTRUE_API_HOST
   value: 0.0.0.0
 - name: GOTRUE_API_PORT
-  value: {{ .Values.components.auth.port | quote }}
+  value: {{ .Values.components.auth.port | int | quote }}
 - name: API_EXTERNAL_URL
   value: {{ include "supabase.publicUrl" . }}
 {{ include "supabase.dbPasswordEnv" (list . "auth") }}
@@ -103,7 +103,7 @@ args: ["umask 077 && resty /etc/kong/render.lua && exec /docker-entrypoint.sh ko
 - name: GOTRUE_JWT_DEFAULT_GROUP_NAME
   value: authenticated
 - name: GOTRUE_JWT_EXP
-  value: {{ $auth.jwtExpirySeconds | quote }}
+  value: {{ $auth.jwtExpirySeconds | int | quote }}
 {{ include "supabase.secretEnv" (list . "GOTRUE_JWT_SECRET" "jwt-secret") }}
 - name: GOTRUE_EXTERNAL_EMAIL_ENABLED
   value: "true"
@@ -121,7 +121,7 @@ args: ["umask 077 && resty /etc/kong/render.lua && exec /docker-entrypoint.sh ko
 - name: GOTRUE_SMTP_HOST
   value: {{ .host | quote }}
 - name: GOTRUE_SMTP_PORT
-  value: {{ .port | quote }}
+  value: {{ .port | int | quote }}
 - name: GOTRUE_SMTP_USER
   value: {{ .user | quote }}
 - name: GOTRUE_SMTP_ADMIN_EMAIL
@@ -161,15 +161,15 @@ livenessProbe:
 - name: PGRST_DB_MAX_ROWS
   value: "1000"
 - name: PGRST_DB_EXTRA_SEARCH_PATH
-  value: public
+  value: public,extensions
 - name: PGRST_SERVER_PORT
-  value: {{ .Values.components.rest.port | quote }}
+  value: {{ .Values.components.rest.port | int | quote }}
 - name: PGRST_ADMIN_SERVER_PORT
   value: "3001"
 {{ include "supabase.secretEnv" (list . "PGRST_JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "PGRST_APP_SETTINGS_JWT_SECRET" "jwt-secret") }}
 - name: PGRST_APP_SETTINGS_JWT_EXP
-  value: {{ .Values.auth.jwtExpirySeconds | quote }}
+  value: {{ .Values.auth.jwtExpirySeconds | int | quote }}
 {{- end -}}
 
 {{/* PostgREST's admin server: /live (process up) and /ready (schema cache loaded, pool usable). */}}
@@ -191,20 +191,19 @@ livenessProbe:
 {{/* ---------------------------------------------------------------- realtime */}}
 {{/*
 Clustering: libcluster's DNS strategy polls the headless Service `realtime-headless` and connects
-to `realtime@<pod ip>`. The image names its node `$FLY_APP_NAME@<ip>`, taking the ip from the
-/etc/hosts line of the host name `fly-local-6pn` (rel/env.sh.eex); the kubelet writes
-`<pod ip>\t<hostname>` into /etc/hosts, so the pod's hostname is set to that name (see .pod).
-The Erlang distribution port is pinned (9100) so NetworkPolicies can name it; epmd is 4369 and
-gen_rpc 5369. The cookie comes from a Secret, never the image's public default.
+to `realtime@<pod ip>`. The release names its node `$APP_NAME@$POD_IP` (rel/env.sh.eex; POD_IP
+from the downward API). The Erlang distribution port is pinned (9100) so NetworkPolicies can
+name it; epmd is 4369 and gen_rpc 5369. The cookie comes from a Secret, never the image's
+public default. The tenant is not seeded here: the realtime-tenant Job does it once per release.
 */}}
-{{- define "supabase.realtime.env" -}}
+{{/* The control-plane connection (schema _realtime): shared by the pods and the tenant Job, which
+     also writes it into the tenant's settings, so both always name the same role and database. */}}
+{{- define "supabase.realtime.dbEnv" -}}
 {{- $db := .Values.database -}}
-- name: PORT
-  value: {{ .Values.components.realtime.port | quote }}
 - name: DB_HOST
   value: {{ $db.host | quote }}
 - name: DB_PORT
-  value: {{ $db.port | quote }}
+  value: {{ $db.port | int | quote }}
 - name: DB_NAME
   value: {{ $db.name | quote }}
 - name: DB_USER
@@ -219,22 +218,23 @@ gen_rpc 5369. The cookie comes from a Secret, never the image's public default.
 - name: DB_AFTER_CONNECT_QUERY
   value: SET search_path TO _realtime
 {{ include "supabase.secretEnv" (list . "DB_ENC_KEY" "realtime-db-enc-key") }}
+{{- end -}}
+
+{{- define "supabase.realtime.env" -}}
+- name: PORT
+  value: {{ .Values.components.realtime.port | int | quote }}
+{{ include "supabase.realtime.dbEnv" . }}
 {{ include "supabase.secretEnv" (list . "API_JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "METRICS_JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "SECRET_KEY_BASE" "realtime-secret-key-base") }}
 {{ include "supabase.secretEnv" (list . "RELEASE_COOKIE" "realtime-erlang-cookie") }}
 - name: APP_NAME
   value: realtime
-- name: FLY_APP_NAME
-  value: realtime
-- name: SELF_HOST_TENANT_NAME
-  value: realtime
-- name: SEED_SELF_HOST
-  value: "true"
+- name: POD_IP
+  valueFrom:
+    fieldRef: {fieldPath: status.podIP}
 - name: RUN_JANITOR
   value: "true"
-- name: RLIMIT_NOFILE
-  value: "10000"
 - name: ERL_AFLAGS
   value: -proto_dist inet_tcp -kernel inet_dist_listen_min 9100 inet_dist_listen_max 9100
 - name: CLUSTER_STRATEGIES
@@ -245,11 +245,9 @@ gen_rpc 5369. The cookie comes from a Secret, never the image's public default.
   value: /tmp
 - name: ERL_CRASH_DUMP
   value: /tmp/erl_crash.dump
-- name: DISABLE_HEALTHCHECK_LOGGING
-  value: "true"
 {{- end -}}
 
-{{/* Boot runs migrations and the tenant seed: a startup probe gives it time; tcp because the
+{{/* Boot runs the control-plane migrations: a startup probe gives it time; tcp because the
      HTTP health routes are per tenant and need a JWT. */}}
 {{- define "supabase.realtime.probes" -}}
 startupProbe:
@@ -266,18 +264,24 @@ livenessProbe:
 
 {{- define "supabase.realtime.mounts" -}}{{ include "supabase.caMount" . }}{{- end -}}
 {{- define "supabase.realtime.volumes" -}}{{ include "supabase.caVolume" . }}{{- end -}}
-{{- define "supabase.realtime.command" -}}{{- end -}}
-{{- define "supabase.realtime.pod" -}}
-hostname: fly-local-6pn
+{{/* The image's entrypoint (run.sh) runs migrate and seed through `sudo -u nobody`, which this
+     non-root pod without privilege escalation cannot do; the release's own scripts need no sudo.
+     tini stays PID 1 (as in the image); the file limit is run.sh's RLIMIT_NOFILE. */}}
+{{- define "supabase.realtime.command" -}}
+command: ["/usr/bin/tini", "-s", "-g", "--", "/bin/sh", "-c"]
+args: ["ulimit -Sn 10000 || true; /app/bin/migrate && exec /app/bin/server"]
 {{- end -}}
+{{- define "supabase.realtime.pod" -}}{{- end -}}
 
 {{/* ---------------------------------------------------------------- storage (Storage API) */}}
-{{/* S3 through IRSA: no AWS keys anywhere. EKS's pod identity webhook mounts a web identity token
+{{/* Env names are the ones storage-api v1.28.0 reads (src/config.ts). Its S3-compatible endpoint
+     is off: it would need static access keys, and clients use the HTTP API through kong.
+     S3 through IRSA: no AWS keys anywhere. EKS's pod identity webhook mounts a web identity token
      (audience sts.amazonaws.com) for the annotated ServiceAccount, independently of
      automountServiceAccountToken, which stays false: the pod holds no Kubernetes API token. */}}
 {{- define "supabase.storage.env" -}}
 - name: PORT
-  value: {{ .Values.components.storage.port | quote }}
+  value: {{ .Values.components.storage.port | int | quote }}
 {{ include "supabase.secretEnv" (list . "ANON_KEY" "anon-key") }}
 {{ include "supabase.secretEnv" (list . "SERVICE_KEY" "service-role-key") }}
 {{ include "supabase.secretEnv" (list . "PGRST_JWT_SECRET" "jwt-secret") }}
@@ -285,14 +289,10 @@ hostname: fly-local-6pn
 {{ include "supabase.dbPasswordEnv" (list . "storage") }}
 - name: DATABASE_URL
   value: {{ include "supabase.dbUrl" (list . "storage" "postgres") | quote }}
-- name: POSTGREST_URL
-  value: {{ include "supabase.url" (dict "root" . "name" "rest") }}
 - name: STORAGE_BACKEND
   value: s3
 - name: GLOBAL_S3_BUCKET
   value: {{ .Values.storage.bucket | quote }}
-- name: GLOBAL_S3_PROTOCOL
-  value: https
 - name: REGION
   value: {{ .Values.storage.region | quote }}
 - name: AWS_REGION
@@ -302,9 +302,9 @@ hostname: fly-local-6pn
 - name: TENANT_ID
   value: stub
 - name: FILE_SIZE_LIMIT
-  value: {{ .Values.storage.fileSizeLimitBytes | quote }}
-- name: STORAGE_PUBLIC_URL
-  value: {{ include "supabase.publicUrl" . }}
+  value: {{ .Values.storage.fileSizeLimitBytes | int | quote }}
+- name: S3_PROTOCOL_ENABLED
+  value: "false"
 - name: REQUEST_ALLOW_X_FORWARDED_PATH
   value: "true"
 {{- if .Values.components.imgproxy.enabled }}
@@ -337,7 +337,7 @@ livenessProbe:
 {{/* Storage hands imgproxy short-lived presigned S3 URLs, so imgproxy needs no credentials. */}}
 {{- define "supabase.imgproxy.env" -}}
 - name: IMGPROXY_BIND
-  value: ":{{ .Values.components.imgproxy.port }}"
+  value: ":{{ .Values.components.imgproxy.port | int }}"
 - name: IMGPROXY_USE_ETAG
   value: "true"
 - name: IMGPROXY_ENABLE_WEBP_DETECTION
@@ -366,11 +366,11 @@ livenessProbe:
 {{- define "supabase.meta.env" -}}
 {{- $db := .Values.database -}}
 - name: PG_META_PORT
-  value: {{ .Values.components.meta.port | quote }}
+  value: {{ .Values.components.meta.port | int | quote }}
 - name: PG_META_DB_HOST
   value: {{ $db.host | quote }}
 - name: PG_META_DB_PORT
-  value: {{ $db.port | quote }}
+  value: {{ $db.port | int | quote }}
 - name: PG_META_DB_NAME
   value: {{ $db.name | quote }}
 - name: PG_META_DB_USER
@@ -409,7 +409,7 @@ livenessProbe:
 - name: HOSTNAME
   value: 0.0.0.0
 - name: PORT
-  value: {{ .Values.components.studio.port | quote }}
+  value: {{ .Values.components.studio.port | int | quote }}
 - name: STUDIO_PG_META_URL
   value: {{ include "supabase.url" (dict "root" . "name" "meta") }}
 - name: SUPABASE_URL
@@ -419,7 +419,7 @@ livenessProbe:
 - name: POSTGRES_HOST
   value: {{ $db.host | quote }}
 - name: POSTGRES_PORT
-  value: {{ $db.port | quote }}
+  value: {{ $db.port | int | quote }}
 - name: POSTGRES_DB
   value: {{ $db.name | quote }}
 {{ include "supabase.dbPasswordEnv" (list . "studio" "POSTGRES_PASSWORD") }}
@@ -512,7 +512,7 @@ livenessProbe:
     name: functions-main
 {{- end -}}
 {{- define "supabase.functions.command" -}}
-args: ["start", "--main-service", "/home/deno/functions/main", "--port", "{{ .Values.components.functions.port }}"]
+args: ["start", "--main-service", "/home/deno/functions/main", "--port", "{{ .Values.components.functions.port | int }}"]
 {{- end -}}
 {{- define "supabase.functions.pod" -}}{{- end -}}
 
@@ -522,11 +522,11 @@ args: ["start", "--main-service", "/home/deno/functions/main", "--port", "{{ .Va
 - name: LOGFLARE_NODE_HOST
   value: 127.0.0.1
 - name: PORT
-  value: {{ .Values.components.analytics.port | quote }}
+  value: {{ .Values.components.analytics.port | int | quote }}
 - name: DB_HOSTNAME
   value: {{ $db.host | quote }}
 - name: DB_PORT
-  value: {{ $db.port | quote }}
+  value: {{ $db.port | int | quote }}
 - name: DB_DATABASE
   value: {{ $db.name | quote }}
 - name: DB_USERNAME

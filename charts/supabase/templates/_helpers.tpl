@@ -121,7 +121,7 @@ The password is expanded by the kubelet from DB_PASSWORD (a Secret), never writt
 {{- define "supabase.dbUrl" -}}
 {{- $root := index . 0 -}}
 {{- $db := $root.Values.database -}}
-{{- printf "%s://%s:$(DB_PASSWORD)@%s:%v/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (include "supabase.dbRole" (list $root (index . 1))) $db.host $db.port $db.name (include "supabase.caPath" $root) -}}
+{{- printf "%s://%s:$(DB_PASSWORD)@%s:%d/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (include "supabase.dbRole" (list $root (index . 1))) $db.host (int $db.port) $db.name (include "supabase.caPath" $root) -}}
 {{- end -}}
 
 {{- define "supabase.caVolume" -}}
@@ -140,7 +140,7 @@ The password is expanded by the kubelet from DB_PASSWORD (a Secret), never writt
 {{- end -}}
 
 {{- define "supabase.url" -}}
-{{- printf "http://%s.%s.svc.cluster.local:%v" .name .root.Release.Namespace (index .root.Values.components .name).port -}}
+{{- printf "http://%s.%s.svc.cluster.local:%d" .name .root.Release.Namespace (int (index .root.Values.components .name).port) -}}
 {{- end -}}
 
 {{- define "supabase.publicUrl" -}}
@@ -153,3 +153,7 @@ helm.sh/hook: {{ index . 0 }}
 helm.sh/hook-weight: {{ index . 1 | quote }}
 helm.sh/hook-delete-policy: {{ index . 2 }}
 {{- end -}}
+
+{{/* Realtime's tenant: the first label of the Host header kong forwards with (the Service name,
+     engine/catalog.py REALTIME_TENANT). */}}
+{{- define "supabase.realtimeTenant" -}}realtime{{- end -}}
