@@ -13,10 +13,10 @@ import pytest
 from engine import synth
 from engine.checks import Finding
 from engine.cli import main
+from tests.support import ROOT, example
 
-ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT / "environments" / "dev.yaml"
-PROD = ROOT / "environments" / "prod.yaml"
+DEV = example("dev")
+PROD = example("prod")
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:

@@ -12,15 +12,13 @@ import jwt
 import pytest
 
 from engine.cli import main
-from engine.config import load_config
-from engine.resolve import resolve
 from tests.deploy.moto_server import AwsEnv
 from tests.deploy.stand_in_terraform import STAND_IN, StandIn
+from tests.support import example, resolved_env
 
-ROOT = Path(__file__).resolve().parents[2]
-DEV = ROOT / "environments" / "dev.yaml"
-PROD = ROOT / "environments" / "prod.yaml"
-RESOLVED = resolve(load_config(DEV).config)
+DEV = example("dev")
+PROD = example("prod")
+RESOLVED = resolved_env("dev")
 REGION = RESOLVED.config.project.region
 
 

@@ -25,7 +25,7 @@ from engine.render import RenderError, lint_chart, render_chart, render_manifest
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, placeholder_outputs
 from tests.strategies import configs
-from tests.targets.test_helm import ENVIRONMENTS, resolved_env
+from tests.support import ENVIRONMENTS, resolved_env
 
 # Custom resources of External Secrets: kubernetes-validate ships only the core API schemas.
 CRD_KINDS = {"ExternalSecret", "ClusterSecretStore"}
