@@ -50,6 +50,7 @@ def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_t
     stacks = [s["name"] for s in report["stacks"]]
     assert stacks == ["network", "data", "cluster", "workloads"]
     assert {s["status"] for s in report["stacks"]} == {"applied"}
+    assert report["terraform_version"] == "1.10.5"  # what the stand-in reports by default
     assert report["backend"]["state"] == "created" and _bucket_exists()
     states = {s["name"]: s["state"] for s in report["secrets"]}
     assert states["acme-dev/jwt-secret"] == "generated"
@@ -96,7 +97,7 @@ def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
     assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out
     assert _run(tmp_path, "destroy", "--dry-run", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["dry_run"] and report["stacks"] is None
+    assert report["dry_run"] and report["stacks"] is None and report["terraform_version"] is None
     assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "cluster", "data", "network"]
     assert stand_in.calls() == [] and not _bucket_exists()
 
