@@ -13,16 +13,17 @@ import pytest
 from engine import synth
 from engine.checks import Finding
 from engine.cli import main
+from tests.support import ROOT, example
 
-ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT / "environments" / "dev.yaml"
-PROD = ROOT / "environments" / "prod.yaml"
+DEV = example("dev")
+PROD = example("prod")
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
     return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_synth_writes_stacks_and_reports_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["synth", "--out", str(tmp_path), "--format", "json", str(DEV), str(PROD)]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -37,12 +38,14 @@ def test_synth_writes_stacks_and_reports_json(tmp_path: Path, capsys: pytest.Cap
     assert not any(name.endswith("argocd-applications.yaml") for name in files)  # helm delivery
 
 
+@pytest.mark.slow
 def test_synth_is_byte_identical_across_runs(tmp_path: Path) -> None:
     synth.synth([PROD], tmp_path / "a")
     synth.synth([PROD], tmp_path / "b")
     assert _snapshot(tmp_path / "a" / "prod") == _snapshot(tmp_path / "b" / "prod")
 
 
+@pytest.mark.slow
 def test_failed_check_keeps_previous_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -60,6 +63,7 @@ def test_failed_check_keeps_previous_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev"]
 
 
+@pytest.mark.slow
 def test_argocd_delivery_writes_applications_and_no_workloads_stack(tmp_path: Path) -> None:
     argocd = tmp_path / "argocd.yaml"
     argocd.write_text(f"extends: {DEV}\ndelivery:\n  mode: argocd\n  argocd:\n"
@@ -80,11 +84,13 @@ def test_invalid_config_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(PROD)]) == 0
     assert "4 stacks and" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_the_process(tmp_path: Path) -> None:
     """Two processes with different hash seeds (so any set or dict ordering by hash differs)."""
     for seed in ("1", "2"):

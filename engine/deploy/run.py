@@ -47,6 +47,8 @@ class DeployReport:
             "environment": self.environment,
             "action": self.plan.action,
             "dry_run": self.run is None,
+            # Which Terraform (or OpenTofu) ran, for CI logs; None on a dry run, which runs none.
+            "terraform_version": None if self.run is None else self.run.terraform_version,
             "plan": plan_as_dict(self.plan),
             "backend": None if self.backend is None else {
                 "bucket": self.backend.bucket, "state": self.backend.state, "changes": list(self.backend.changes)},

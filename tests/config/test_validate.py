@@ -9,9 +9,9 @@ import pytest
 from engine.config import load_config
 from engine.config.rules import _windows_overlap
 from engine.errors import ConfigError
+from tests.support import ROOT
 
 CASES = Path(__file__).parent / "cases"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _overlay(tmp_path: Path, text: str) -> Path:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
 from engine.catalog import COMPONENTS, DATABASE_LOGIN_ROLES, role_secret
-from engine.config import load_config
 from engine.errors import EngineError
-from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, placeholder_outputs
 from engine.targets.values import ChartValues
-
-ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = ("dev", "staging", "prod")
-
-
-def resolved_env(env: str) -> Resolved:
-    return resolve(load_config(ROOT / "environments" / f"{env}.yaml").config)
+from tests.support import ENVIRONMENTS, resolved_env
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -25,7 +25,7 @@ from engine.render import RenderError, lint_chart, render_chart, render_manifest
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, placeholder_outputs
 from tests.strategies import configs
-from tests.targets.test_helm import ENVIRONMENTS, resolved_env
+from tests.support import ENVIRONMENTS, resolved_env
 
 # Custom resources of External Secrets: kubernetes-validate ships only the core API schemas.
 CRD_KINDS = {"ExternalSecret", "ClusterSecretStore"}
@@ -81,6 +81,7 @@ def test_invariants_hold(env: str) -> None:
     assert invariants(resolved, documents(text)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_checkov_passes_with_only_annotated_skips(env: str) -> None:
     _, _, text = rendered(env)
@@ -154,6 +155,7 @@ def test_only_service_role_reaches_postgres_meta() -> None:
     assert "SUPABASE_SERVICE_KEY}" in config and "eyJ" not in config
 
 
+@pytest.mark.slow
 @settings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]) -> None:

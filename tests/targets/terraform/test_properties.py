@@ -14,7 +14,7 @@ from engine.config.validate import validate
 from engine.resolve import resolve
 from engine.targets.terraform.app import synthesize
 from tests.strategies import configs
-from tests.targets.terraform.conftest import Synthesized, load_output
+from tests.support import Synthesized, load_output
 
 EXAMPLES = 25 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 5
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.identities import SERVICE_ACCOUNTS
-from tests.targets.terraform.conftest import ENVIRONMENTS, Synthesized
+from tests.support import ENVIRONMENTS, Synthesized
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-"
 

@@ -24,7 +24,7 @@ from engine.resolve import resolve
 from engine.targets import platform
 from engine.targets.terraform.app import synthesize
 from engine.targets.terraform.workloads import CHART_PATH, rds_ca_bundle_url
-from tests.targets.terraform.conftest import ENVIRONMENTS, ROOT, Synthesized, load_output
+from tests.support import ENVIRONMENTS, ROOT, Synthesized, load_output
 
 REMOTE = "${data.terraform_remote_state.cross-stack-reference-input-"
 PINNED = {
