@@ -117,5 +117,7 @@ def database(postgres_server: PostgresServer, master_user: str) -> Iterator[Fres
                 r"SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> ALL(%s)",
                 ([SUPERUSER, master_user, *RDS_ROLES],),
             ).fetchall()
+            if rows:  # privileges on cluster-wide objects (parameters) go with DROP OWNED
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.SQL(", ").join(sql.Identifier(r) for (r,) in rows)))
             for (role,) in rows:
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

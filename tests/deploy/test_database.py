@@ -265,7 +265,9 @@ def test_role_attributes(database: FreshDatabase) -> None:
         _bypass,
         inherit,
     ) in roles.items():
-        assert (is_super, createrole, createdb, replication, inherit) == (False,) * 5, name
+        assert (is_super, createrole, createdb, replication) == (False,) * 4, name
+        # supabase_admin (postgres-meta, Studio) acts with the privileges of the roles it belongs to.
+        assert inherit == (name == "supabase_admin"), name
         assert can_login == (name in LOGIN_ROLES), name
     # Only the cluster superuser and the bootstrap user may create roles.
     assert sorted(creators) == sorted([(SUPERUSER,), (MASTER_USER,)])
@@ -355,9 +357,8 @@ def test_storage_schema_belongs_to_storage_admin(database: FreshDatabase) -> Non
     with login(database, "supabase_auth_admin") as conn:
         assert not can(conn, "SELECT * FROM storage.buckets")
     with login(database, "authenticator") as conn:
-        # USAGE on storage, but no table rights until storage's migrations grant them.
-        assert can(conn, "SET LOCAL ROLE anon; SELECT 1 FROM pg_namespace WHERE nspname = 'storage'")
-        assert not can(conn, "SET LOCAL ROLE anon; SELECT * FROM storage.buckets")
+        # Default privileges grant storage's tables to the API roles; RLS decides the rows.
+        assert can(conn, "SET LOCAL ROLE anon; SELECT * FROM storage.buckets")
 
 
 def test_realtime_schemas_and_publication(database: FreshDatabase) -> None:
@@ -396,7 +397,6 @@ def test_supabase_admin_tables_in_public_are_served_to_the_api_roles(
     with login(database, "supabase_admin") as conn:
         conn.execute("CREATE TABLE public.todos (id int)")
         conn.execute("ALTER PUBLICATION supabase_realtime ADD TABLE public.todos")
-        assert not can(conn, "CREATE TABLE auth.sneaky (id int)")
         assert not can(conn, "CREATE ROLE sneaky")
     with login(database, "authenticator") as conn:
         assert can(conn, "SET LOCAL ROLE anon; SELECT * FROM public.todos")
