@@ -121,3 +121,20 @@ def database(postgres_server: PostgresServer, master_user: str) -> Iterator[Fres
                 conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.SQL(", ").join(sql.Identifier(r) for (r,) in rows)))
             for (role,) in rows:
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def emulate_rds_event_triggers(db: FreshDatabase) -> None:
+    """RDS lets the master create event triggers; here the bootstrap superuser does it for it."""
+    with db.server.connect(db.name) as conn:
+        conn.execute("SELECT supa_engine.install_event_triggers()")
+
+
+def emulate_rds_bypassrls_grant(server: PostgresServer) -> None:
+    """If RDS lets rds_superuser grant BYPASSRLS: on 16 that follows from the master having it."""
+    with server.connect() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} BYPASSRLS").format(sql.Identifier(MASTER_USER)))
+
+
+def revoke_master_bypassrls(server: PostgresServer) -> None:
+    with server.connect() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} NOBYPASSRLS").format(sql.Identifier(MASTER_USER)))

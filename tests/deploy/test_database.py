@@ -25,6 +25,8 @@ from engine.errors import EngineError
 from tests.deploy.conftest import MASTER_PASSWORD, MASTER_USER, FreshDatabase
 from tests.postgres import SUPERUSER, PostgresServer
 
+pytestmark = pytest.mark.slow
+
 SUPABASE_ROLES = LOGIN_ROLES + NOLOGIN_ROLES
 PACKAGED = tuple(m.name for m in load_migrations())
 
