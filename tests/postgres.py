@@ -84,6 +84,33 @@ class PostgresServer:
     def log_file(self) -> Path:
         return self.root / "server.log"
 
+    @property
+    def ca_file(self) -> Path:
+        """PEM of the CA that signed the server's certificate (for localhost and 127.0.0.1)."""
+        return self.root / "tls" / "ca.pem"
+
+    def _make_tls(self) -> None:
+        """A throwaway CA and server certificate, so clients can connect with sslmode=verify-full."""
+        tls = self.root / "tls"
+        tls.mkdir()
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        (tls / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        steps = [
+            ["req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA"],
+            ["req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.crt", "-days", "2", "-extfile", "san.ext"],
+        ]
+        for step in steps:
+            result = subprocess.run(["openssl", *step], cwd=tls, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise PostgresUnavailable(f"openssl {step[0]} failed: {result.stderr}")
+        os.chmod(tls / "server.key", 0o600)
+        if self.run_as is not None:
+            pw = pwd.getpwnam(self.run_as)
+            for path in (tls, tls / "server.key", tls / "server.crt"):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+
     # --- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
@@ -115,6 +142,7 @@ class PostgresServer:
                 os.chown(path, pw.pw_uid, pw.pw_gid)
         server = cls(bins, root, _free_port(), run_as)
         try:
+            server._make_tls()
             server._initdb()
             server._start_with_retries()
         except BaseException:
@@ -160,6 +188,9 @@ class PostgresServer:
                     "-c wal_level=logical",
                     "-c max_replication_slots=10",
                     "-c max_wal_senders=10",
+                    "-c ssl=on",
+                    f"-c ssl_cert_file={self.root / 'tls' / 'server.crt'}",
+                    f"-c ssl_key_file={self.root / 'tls' / 'server.key'}",
                 ]
             )
             result = self._run(
