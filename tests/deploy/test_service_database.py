@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from engine.deploy.database import bootstrap, service_role_rls
+from engine.deploy.database import bootstrap
+from engine.deploy.services import service_role_rls
 from tests.deploy.conftest import (
     MASTER_USER,
     FreshDatabase,
@@ -283,6 +284,40 @@ def test_realtime_replication_and_rls_checks(database: FreshDatabase) -> None:
     # Tables the project publishes are added by the publication's owner (Studio's supabase_admin).
     with login(database, "supabase_admin") as conn:
         conn.execute("ALTER PUBLICATION supabase_realtime ADD TABLE realtime.messages")
+
+
+@pytest.mark.parametrize("triggers", [True, False], ids=["event-trigger", "rerun"])
+def test_realtime_list_changes_is_made_once_its_parts_exist(database: FreshDatabase, triggers: bool) -> None:
+    """realtime's postgres_changes (lib/extensions/postgres_cdc_rls at v2.51.11) calls
+    realtime.list_changes, which 20230328144023 would create. Its parts come from earlier tenant
+    migrations (wal_rls, apply_rls: 20211116214523; quote_wal2json: 20220603231003); ours are
+    minimal stand-ins with the same signatures. Reading a wal2json slot needs RDS (not here)."""
+    report = run(database)
+    assert any("list_changes" in w for w in report.warnings)
+    if triggers:
+        emulate_rds_event_triggers(database)
+    with login(database, "supabase_realtime_admin") as conn:
+        conn.execute("CREATE TYPE realtime.wal_rls AS (wal jsonb, is_rls_enabled boolean, "
+                     "subscription_ids uuid[], errors text[])")
+        conn.execute("CREATE FUNCTION realtime.apply_rls(wal jsonb, max_record_bytes int DEFAULT 1048576) "
+                     "RETURNS SETOF realtime.wal_rls LANGUAGE sql AS $$ SELECT wal, false, '{}'::uuid[], "
+                     "'{}'::text[] $$")
+        conn.execute("CREATE FUNCTION realtime.quote_wal2json(entity regclass) RETURNS text LANGUAGE sql "
+                     "AS $$ SELECT entity::text $$")
+    if not triggers:
+        with login(database, "supabase_realtime_admin") as conn:
+            assert single(conn, "SELECT to_regprocedure('realtime.list_changes(name,name,integer,integer)')") is None
+        report = run(database, passwords={})
+        assert not any("list_changes" in w for w in report.warnings)
+    emulate_rds_replication(database.server)
+    with login(database, "supabase_realtime_admin") as conn:
+        owner = single(conn, "SELECT proowner::regrole::text FROM pg_proc "
+                             "WHERE oid = 'realtime.list_changes(name,name,integer,integer)'::regprocedure")
+        assert owner == "supabase_realtime_admin"
+        rows = conn.execute("SELECT * FROM realtime.list_changes('no_such_publication', 'no_slot', 10, 1024)")
+        assert rows.fetchall() == []
+        with pytest.raises(psycopg.errors.UndefinedObject, match="no_slot"):
+            conn.execute("SELECT * FROM realtime.list_changes('supabase_realtime', 'no_slot', 10, 1024)")
 
 
 # --- PostgREST (v13.0.7) and the functions runtime ------------------------------------------------
