@@ -37,6 +37,7 @@ from engine.deploy.migrations import Migration, MigrationError, Statement, check
 from engine.deploy.services import (
     add_service_role_policies,
     create_realtime_list_changes,
+    enforce_realtime_tenant_tls,
     service_role_rls,
     service_warnings,
 )
@@ -106,9 +107,10 @@ def bootstrap(
             _apply(conn, migration, secrets)
         with _translate(secrets, "setting role passwords"):
             passwords_set = _set_passwords(conn, passwords)
-        with _translate(secrets, "adding service_role policies and realtime.list_changes"):
+        with _translate(secrets, "completing the services' tables"):
             add_service_role_policies(conn)
             create_realtime_list_changes(conn)
+            enforce_realtime_tenant_tls(conn)
         with _translate(secrets, "checking the result"):
             warnings = _warnings(conn)
             rls_mode = service_role_rls(conn).mode

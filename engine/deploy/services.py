@@ -99,6 +99,24 @@ def create_realtime_list_changes(conn: Conn) -> bool:
     return created
 
 
+def enforce_realtime_tenant_tls(conn: Conn) -> int:
+    """Make realtime's tenant connections use TLS (RDS refuses others: rds.force_ssl=1).
+
+    realtime's self-host seed stores ``ssl_enforced: false`` in the tenant's postgres_cdc_rls
+    settings (kept in clear beside the encrypted credentials); true makes realtime connect with
+    TLS. Realtime reads it when it (re)connects the tenant.
+    """
+    if conn.execute("SELECT to_regclass('_realtime.extensions')").fetchone() == (None,):
+        return 0
+    cursor = conn.execute(
+        """UPDATE _realtime.extensions SET settings = settings || '{"ssl_enforced": true}'::jsonb
+           WHERE type = 'postgres_cdc_rls' AND settings -> 'ssl_enforced' IS DISTINCT FROM 'true'::jsonb"""
+    )
+    if cursor.rowcount:
+        logger.info("realtime tenants switched to TLS: %d", cursor.rowcount)
+    return cursor.rowcount
+
+
 def service_warnings(conn: Conn) -> tuple[str, ...]:
     """What keeps a service from working as upstream intends, in words an operator can act on."""
     warnings = []

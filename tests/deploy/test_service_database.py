@@ -320,6 +320,24 @@ def test_realtime_list_changes_is_made_once_its_parts_exist(database: FreshDatab
             conn.execute("SELECT * FROM realtime.list_changes('supabase_realtime', 'no_slot', 10, 1024)")
 
 
+def test_realtime_tenant_is_switched_to_tls(database: FreshDatabase) -> None:
+    """priv/repo/seeds.exs at v2.51.11 stores the self-host tenant's postgres_cdc_rls settings with
+    ssl_enforced false; lib/realtime/database.ex connects with TLS when it is true (or absent).
+    A bootstrap run after the seed turns it on, and leaves other extension types alone."""
+    run(database)
+    with login(database, "supabase_realtime_admin") as conn:  # realtime's control-plane migrations
+        conn.execute("CREATE TABLE _realtime.extensions (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+                     "type text, settings jsonb, tenant_external_id text)")
+        conn.execute("""INSERT INTO _realtime.extensions (type, settings, tenant_external_id) VALUES
+            ('postgres_cdc_rls', '{"db_host": "enc:xyz", "ssl_enforced": false, "region": "us-east-1"}', 'realtime'),
+            ('other', '{"ssl_enforced": false}', 'realtime')""")
+    run(database, passwords={})
+    with login(database, "supabase_realtime_admin") as conn:
+        rows = dict(conn.execute("SELECT type, settings FROM _realtime.extensions").fetchall())
+    assert rows["postgres_cdc_rls"] == {"db_host": "enc:xyz", "ssl_enforced": True, "region": "us-east-1"}
+    assert rows["other"] == {"ssl_enforced": False}
+
+
 # --- PostgREST (v13.0.7) and the functions runtime ------------------------------------------------
 
 
@@ -357,6 +375,17 @@ def test_postgrest_schema_reload_notification(database: FreshDatabase, triggers:
     assert got == (["reload schema", "reload schema"] if triggers else [])
     if triggers:
         assert not any("PostgREST reload" in w for w in run(database, passwords={}).warnings)
+
+
+def test_api_roles_reach_extension_functions_through_the_extra_search_path(database: FreshDatabase) -> None:
+    """PostgREST v13 puts PGRST_DB_EXTRA_SEARCH_PATH on every request's search_path: with
+    `public,extensions` the API roles call functions of extensions installed in `extensions`."""
+    run(database)
+    with login(database, "authenticator") as conn, conn.transaction(force_rollback=True):
+        as_request(conn, "anon")
+        conn.execute("SELECT set_config('search_path', 'public, extensions', true)")
+        assert single(conn, "SELECT length(digest('x', 'sha256'))") == 32  # pgcrypto
+        assert single(conn, "SELECT uuid_generate_v4() IS NOT NULL")  # uuid-ossp
 
 
 def test_functions_db_url_acts_as_service_role(database: FreshDatabase) -> None:
