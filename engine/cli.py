@@ -244,6 +244,7 @@ def db_bootstrap(dsn: str, connect_timeout: int) -> None:
         click.echo(f"applied  {name}")
     click.echo(f"{len(report.applied)} migration(s) applied, {len(report.skipped)} already present; "
                f"passwords set for: {', '.join(report.passwords_set) or 'none'}")
+    click.echo(f"service_role passes row level security by: {report.service_role_rls}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
 

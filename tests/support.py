@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from engine.config import load_config
-from engine.render import render_manifests
+from engine.render import render_chart, render_manifests
 from engine.resolve import Resolved, resolve
 from engine.synth import read_stacks
 from engine.targets.helm import compile_values, placeholder_outputs
@@ -46,6 +48,25 @@ def render_objects(resolved: Resolved) -> list[dict[str, Any]]:
 def rendered(name: str) -> tuple[dict[str, Any], ...]:
     """An example's rendered manifests (see `render_objects`); cached, callers must not modify them."""
     return tuple(render_objects(resolved_env(name)))
+
+
+@functools.cache
+def rendered_chart(name: str) -> tuple[Resolved, dict[str, Any], str]:
+    """An example resolved, its values (placeholder Terraform outputs) and the chart rendered as text."""
+    resolved = resolved_env(name)
+    values = compile_values(resolved, placeholder_outputs(resolved))
+    return resolved, values, render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    """The non-empty YAML documents of a rendered chart."""
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def kong_config(text: str) -> str:
+    """Kong's declarative config template from a rendered chart."""
+    config: str = next(o for o in documents(text) if o["metadata"]["name"] == "kong-config")["data"]["kong.yml.tpl"]
+    return config
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ example environments and for generated configs."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 from typing import Any
@@ -25,24 +24,14 @@ from engine.render import RenderError, lint_chart, render_chart, render_manifest
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, placeholder_outputs
 from tests.strategies import configs
-from tests.support import ENVIRONMENTS, resolved_env
+from tests.support import ENVIRONMENTS, documents, kong_config, resolved_env
+from tests.support import rendered_chart as rendered
 
 # Custom resources of External Secrets: kubernetes-validate ships only the core API schemas.
 CRD_KINDS = {"ExternalSecret", "ClusterSecretStore"}
 ALLOWED_SKIPS = {"CKV_K8S_35", "CKV_K8S_43"}
 RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 PROPERTY_EXAMPLES = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 5
-
-
-@functools.cache
-def rendered(env: str) -> tuple[Resolved, dict[str, Any], str]:
-    resolved = resolved_env(env)
-    values = compile_values(resolved, placeholder_outputs(resolved))
-    return resolved, values, render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
-
-
-def documents(text: str) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 def schema_problems(objects: list[dict[str, Any]], version: str) -> list[str]:
@@ -135,11 +124,6 @@ def test_studio_is_private_unless_operator_cidrs_are_listed() -> None:
     assert "dashboard" in kong_services(render_chart(public, kube_version="1.34"))
     condition = json.loads(ingresses["studio"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/conditions.kong"])
     assert condition == [{"field": "source-ip", "sourceIpConfig": {"values": ["203.0.113.0/24"]}}]
-
-
-def kong_config(text: str) -> str:
-    config: str = next(o for o in documents(text) if o["metadata"]["name"] == "kong-config")["data"]["kong.yml.tpl"]
-    return config
 
 
 def kong_services(text: str) -> dict[str, Any]:

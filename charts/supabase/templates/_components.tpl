@@ -471,14 +471,16 @@ livenessProbe:
 {{- define "supabase.studio.pod" -}}{{- end -}}
 
 {{/* ---------------------------------------------------------------- functions (edge runtime) */}}
-{{/* SUPABASE_DB_URL is handed to user code, so it carries the least privileged login role. */}}
+{{/* SUPABASE_DB_URL is handed to user code: it logs in as the least privileged login role, which
+     can do nothing by itself, and starts every session as service_role (the libpq `options`
+     parameter), what user code expects of this URL. */}}
 {{- define "supabase.functions.env" -}}
 {{ include "supabase.secretEnv" (list . "JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_ANON_KEY" "anon-key") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_SERVICE_ROLE_KEY" "service-role-key") }}
 {{ include "supabase.dbPasswordEnv" (list . "functions") }}
 - name: SUPABASE_DB_URL
-  value: {{ include "supabase.dbUrl" (list . "functions" "postgresql") | quote }}
+  value: {{ printf "%s&options=-c%%20role%%3Dservice_role" (include "supabase.dbUrl" (list . "functions" "postgresql")) | quote }}
 - name: SUPABASE_URL
   value: {{ include "supabase.url" (dict "root" . "name" "kong") }}
 - name: SUPABASE_PUBLIC_URL
