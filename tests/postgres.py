@@ -54,6 +54,20 @@ def bin_dir_for(version: str) -> Path:
     raise ValueError(f"no PostgreSQL {version} in the tests")
 
 
+def _reachable_by(user: str, bins: Path, root: Path) -> Path:
+    """`bins`, or a copy of its installation under `root` when `user` cannot execute it there
+    (an npm install in root's home, which is private)."""
+    probe = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(bins / "postgres")], check=False)
+    if probe.returncode == 0:
+        return bins
+    copy = root / "install"
+    shutil.copytree(bins.parent, copy, symlinks=True)
+    pw = pwd.getpwnam(user)
+    for path in (copy, *copy.rglob("*")):
+        os.lchown(path, pw.pw_uid, pw.pw_gid)
+    return copy / bins.name
+
+
 class PostgresUnavailable(RuntimeError):
     """The server could not be set up; the message says why and how to fix it."""
 
@@ -140,6 +154,8 @@ class PostgresServer:
         if run_as is not None:
             for path in (root, root / "sock"):
                 os.chown(path, pw.pw_uid, pw.pw_gid)
+        if run_as is not None:
+            bins = _reachable_by(run_as, bins, root)
         server = cls(bins, root, _free_port(), run_as)
         try:
             server._make_tls()
