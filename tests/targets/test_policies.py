@@ -40,7 +40,7 @@ from engine.config.validate import validate
 from engine.graph import DNS, Flow, intended_flows, peer_blocks, workloads
 from engine.render import render_manifests
 from engine.resolve import Resolved, resolve
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 from engine.targets.policies import BROAD_ANNOTATION, DEFAULT_DENY, NAMESPACE, compile_policies, policy_name
 from tests.strategies import configs
 from tests.targets.test_helm import ROOT
@@ -66,7 +66,7 @@ def rendered(env: str) -> tuple[dict[str, Any], ...]:
 
 
 def render_objects(resolved: Resolved) -> list[dict[str, Any]]:
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     return render_manifests(values, kube_version=resolved.config.cluster.kubernetes_version)
 
 
