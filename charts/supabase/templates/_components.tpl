@@ -207,7 +207,7 @@ public default. The tenant is not seeded here: the realtime-tenant Job does it o
   value: {{ $db.name | quote }}
 - name: DB_USER
   value: {{ include "supabase.dbRole" (list . "realtime") }}
-{{ include "supabase.dbPasswordEnv" (list . "realtime") }}
+{{ include "supabase.dbPasswordEnv" (list . "realtime" "DB_PASSWORD") }}
 - name: DB_SSL
   value: "true"
 - name: DB_SSL_CA_CERT
