@@ -25,7 +25,7 @@ from engine.manifest import StackEntry, ordered, read_manifest
 from engine.render import chart_path, render_chart
 from engine.resolve import Resolved, resolve
 from engine.targets.argocd import applications
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 from engine.targets.platform import namespaces
 from engine.targets.terraform.app import synthesize
 from engine.write import dump_yaml, replace_directory, write_text
@@ -134,7 +134,7 @@ def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
     """The chart (copied, so Terraform and Argo CD install exactly what was reviewed), its values
     and its rendered manifests; with Argo CD delivery, the Applications too."""
     shutil.copytree(chart_path(), staging / "charts" / "supabase", ignore=shutil.ignore_patterns("__pycache__"))
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     write_text(staging / "helm" / "values.yaml", dump_yaml([values]))
     rendered = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
     write_text(staging / "kubernetes" / "manifests.yaml", rendered)

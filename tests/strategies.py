@@ -182,8 +182,18 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     tree: dict[str, Any] = {"project": project, "network": network, "cluster": cluster, "database": database,
                             "storage": storage, "security": security, "supabase": supabase,
                             "autoscaling": autoscaling, "delivery": delivery}
-    optional(tree, "observability", {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
-                                     "container_insights": draw(st.booleans()),
-                                     "alarm_endpoints": ["ops@example.com"]}, draw(st.booleans()))
+    observability: dict[str, Any] = {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
+                                     "container_insights": production or draw(st.booleans()),
+                                     "alarm_endpoints": ["ops@example.com"]}
+    optional(observability, "alarms", {
+        "api_5xx_percent": draw(st.sampled_from([1.0, 2.5, 5.0, 10.0])),
+        "target_latency_seconds": draw(st.sampled_from([0.5, 1.0, 2.0])),
+        "pod_restarts": draw(st.integers(1, 10)),
+        "pod_not_ready_minutes": draw(st.sampled_from([5, 15, 30])),
+        "database_free_storage_percent": draw(st.integers(10, 30)),
+        "waf_blocked_requests": draw(st.integers(100, 5000)),
+    }, draw(st.booleans()))
+    # Production sends alarms somewhere (a rule), so it always has the section.
+    optional(tree, "observability", observability, production or draw(st.booleans()))
     optional(tree, "state", {"key_prefix": "platform/" + draw(dns_label(2, 10))}, draw(st.booleans()))
     return tree

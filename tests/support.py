@@ -19,7 +19,7 @@ from engine.config import load_config
 from engine.render import render_chart, render_manifests
 from engine.resolve import Resolved, resolve
 from engine.synth import read_stacks
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -40,7 +40,7 @@ def resolved_env(name: str) -> Resolved:
 
 def render_objects(resolved: Resolved) -> list[dict[str, Any]]:
     """The chart's manifests for `resolved`, with placeholder Terraform outputs."""
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     return render_manifests(values, kube_version=resolved.config.cluster.kubernetes_version)
 
 
@@ -54,7 +54,7 @@ def rendered(name: str) -> tuple[dict[str, Any], ...]:
 def rendered_chart(name: str) -> tuple[Resolved, dict[str, Any], str]:
     """An example resolved, its values (placeholder Terraform outputs) and the chart rendered as text."""
     resolved = resolved_env(name)
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     return resolved, values, render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
 
 

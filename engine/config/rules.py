@@ -192,6 +192,24 @@ def _production(config: Config) -> Iterator[Violation]:
         yield Violation(("autoscaling", key, "min_replicas"),
                         f"{why} runs every component with at least 2 replicas ({', '.join(names)} would run 1)",
                         "set `min_replicas: 2` or more")
+    observability = config.observability
+    if not observability.alarm_endpoints:
+        yield Violation(("observability", "alarm_endpoints"), f"{why} sends alarms somewhere",
+                        "add the on-call email address or webhook")
+    if not observability.container_insights:
+        yield Violation(("observability", "container_insights"),
+                        f"{why} needs Container Insights (the pod alarms read its metrics)",
+                        "set `container_insights: true`")
+    alarms = observability.alarms
+    if alarms.api_5xx_percent > 10:
+        yield Violation(("observability", "alarms", "api_5xx_percent"),
+                        f"{why} alarms at 10% API errors or fewer (got {alarms.api_5xx_percent})",
+                        "set `api_5xx_percent: 10` or lower")
+    if alarms.database_free_storage_percent < 10:
+        yield Violation(("observability", "alarms", "database_free_storage_percent"),
+                        f"{why} alarms with at least 10% database storage left "
+                        f"(got {alarms.database_free_storage_percent})",
+                        "set `database_free_storage_percent: 10` or higher")
     if config.supabase.auth.email_autoconfirm:
         yield Violation(("supabase", "auth", "email_autoconfirm"), f"{why} confirms email addresses",
                         "set `email_autoconfirm: false`")

@@ -26,7 +26,7 @@ import pytest
 
 from engine.catalog import BY_NAME
 from engine.render import render_manifests
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 from tests.deploy.conftest import FreshDatabase
 from tests.deploy.database_support import run
 from tests.postgres import NPM_CACHE, missing_tool
@@ -44,7 +44,7 @@ ADDRESS = ("PG_META_DB_HOST", "PG_META_DB_PORT", "PG_META_DB_NAME", "PG_META_POR
 def chart_env() -> tuple[dict[str, Any], ...]:
     """The meta container's env as the chart renders it for prod."""
     resolved = resolved_env("prod")
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     objects = render_manifests(values, kube_version=resolved.config.cluster.kubernetes_version)
     for obj in objects:
         if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("meta"):

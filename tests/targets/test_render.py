@@ -22,7 +22,7 @@ from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.render import RenderError, lint_chart, render_chart, render_manifests
 from engine.resolve import Resolved, resolve
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 from tests.strategies import configs
 from tests.support import ENVIRONMENTS, documents, kong_config, resolved_env
 from tests.support import rendered_chart as rendered
@@ -106,7 +106,7 @@ def pod_templates(text: str) -> dict[str, Any]:
 
 def test_rotating_a_secret_rolls_exactly_its_readers() -> None:
     resolved, _, text = rendered("prod")
-    infra = dataclasses.replace(placeholder_outputs(resolved),
+    infra = dataclasses.replace(derived_outputs(resolved),
                                 secret_versions={"anon-key": "8f14e45f-ea4e-4a6b-9c1b-2c3d4e5f6a7b"})
     after = render_chart(compile_values(resolved, infra), kube_version="1.34")
     before_pods, after_pods = pod_templates(text), pod_templates(after)
@@ -145,7 +145,7 @@ def test_only_service_role_reaches_postgres_meta() -> None:
 def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]) -> None:
     config = validate(Merged(entry="generated.yaml", files=("generated.yaml",), tree=tree, origins={}))
     resolved = resolve(config)
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     assert schema_problems(objects, config.cluster.kubernetes_version) == []
     assert invariants(resolved, objects) == []
@@ -160,7 +160,7 @@ def test_chart_database_roles_match_the_catalog() -> None:
         name: getattr(components, name).model_copy(update={"enabled": True}) for name in COMPONENT_NAMES})
     resolved = resolve(config.model_copy(update={"supabase": config.supabase.model_copy(
         update={"components": everything})}))
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
     assert set(deployments) == set(COMPONENT_NAMES)

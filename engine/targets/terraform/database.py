@@ -11,7 +11,8 @@ key); Terraform never sees it. The parameter group forces TLS, enables logical r
 groups created here first, so they get the logs key and a retention period instead of
 RDS's unencrypted never-expiring defaults.
 
-Alarms: CPU, free storage, connections (80% of RDS's default `max_connections` for the class)
+Alarms (thresholds from `observability.alarms`): CPU, free storage, connections (a percentage of
+RDS's default `max_connections` for the class)
 and the oldest replication slot's lag (a stuck Realtime slot retains WAL until the disk fills).
 There is no replica-lag alarm: a Multi-AZ *instance* replicates synchronously to a standby that
 publishes no `ReplicaLag` metric (that metric exists for read replicas and Multi-AZ clusters).
@@ -120,12 +121,16 @@ def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, s
 
 def _alarms(stack: BaseStack, identifier: str, topic_arn: str) -> None:
     db = stack.config.database
+    limits = stack.config.observability.alarms
+    cpu, free, connections = (limits.database_cpu_percent, limits.database_free_storage_percent,
+                              limits.database_connections_percent)
     alarms = (  # (key, description, metric, statistic, comparison, threshold)
-        ("cpu", "Database CPU above 80% for 15 minutes", "CPUUtilization", "Average", "GreaterThanThreshold", 80),
-        ("free-storage", "Database free storage below 10% of the allocated storage", "FreeStorageSpace",
-         "Minimum", "LessThanThreshold", db.allocated_storage_gib * GIB // 10),
-        ("connections", "Database connections above 80% of max_connections", "DatabaseConnections", "Maximum",
-         "GreaterThanThreshold", default_max_connections(db.instance_class) * 8 // 10),
+        ("cpu", f"Database CPU above {cpu}% for 15 minutes", "CPUUtilization", "Average", "GreaterThanThreshold",
+         cpu),
+        ("free-storage", f"Database free storage below {free}% of the allocated storage", "FreeStorageSpace",
+         "Minimum", "LessThanThreshold", db.allocated_storage_gib * GIB * free // 100),
+        ("connections", f"Database connections above {connections}% of max_connections", "DatabaseConnections",
+         "Maximum", "GreaterThanThreshold", default_max_connections(db.instance_class) * connections // 100),
         ("replication-slot-lag", "A replication slot (Realtime) retains more than 5 GiB of WAL",
          "OldestReplicationSlotLag", "Maximum", "GreaterThanThreshold", SLOT_LAG_BYTES),
     )

@@ -196,7 +196,7 @@ def test_database_admits_only_the_workload_security_group(env: Synthesized) -> N
 
 
 def test_rds_alarms(env: Synthesized) -> None:
-    alarms = env.resources("data", "aws_cloudwatch_metric_alarm").values()
+    alarms = [a for a in env.resources("data", "aws_cloudwatch_metric_alarm").values() if a["namespace"] == "AWS/RDS"]
     assert sorted(a["metric_name"] for a in alarms) == [
         "CPUUtilization", "DatabaseConnections", "FreeStorageSpace", "OldestReplicationSlotLag"]
     assert all(a["alarm_actions"][0].startswith("${" + REMOTE + "network.") for a in alarms)
