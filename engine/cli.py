@@ -154,6 +154,30 @@ def graph(file: Path, fmt: str) -> None:
     click.echo({"table": as_table, "mermaid": as_mermaid, "dot": as_dot}[fmt](flows), nl=False)
 
 
+@cli.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@FORMAT
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when A and B differ, 0 when they do not (like `git diff --exit-code`).")
+def diff(a: str, b: str, fmt: str, exit_code: bool) -> None:
+    """Show what differs between two configs: merged config, AWS resources, Kubernetes objects.
+
+    A and B are config files, or REV:PATH for a file at a git revision (for example
+    main:environments/prod.yaml). With --exit-code, exit status 1 means "they differ", which is not
+    an error: nothing is printed to stderr (errors print `error:` there and also exit 1).
+    """
+    from engine.diff import diff as run
+    from engine.diff import render_text
+
+    _choose_node()
+    difference = run(a, b, progress=_progress)
+    click.echo(json.dumps(difference.as_dict(), indent=2) if fmt == "json" else render_text(difference),
+               nl=fmt == "json")
+    if exit_code and difference.differ:
+        raise _Quiet(None)
+
+
 def _deploy_command(action: Action, summary: str) -> None:
     @cli.command(name=action, help=summary)
     @click.argument("file", type=FileArg)

@@ -100,13 +100,27 @@ def check(config: Path, progress: Progress = lambda _: None) -> Built:
         return _build(resolved, Path(scratch), progress=progress)
 
 
-def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
-    """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
+@dataclass(frozen=True)
+class Compiled:
+    """Everything one build compiled, parsed: stacks in order and the rendered Kubernetes objects."""
+
+    entries: tuple[StackEntry, ...]
+    stacks: dict[str, dict[str, Any]]
+    manifests: list[dict[str, Any]]
+
+
+def compile_all(resolved: Resolved, staging: Path) -> Compiled:
+    """Compile every target into `staging` without checking it (`diff` reads the result)."""
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
-    entries = ordered(read_manifest(terraform / "manifest.json"))
-    stacks = read_stacks(terraform, entries)
-    manifests = _kubernetes(resolved, staging)
+    entries = tuple(ordered(read_manifest(terraform / "manifest.json")))
+    return Compiled(entries, read_stacks(terraform, entries), _kubernetes(resolved, staging))
+
+
+def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
+    """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
+    compiled = compile_all(resolved, staging)
+    entries, stacks, manifests = compiled.entries, compiled.stacks, compiled.manifests
     progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
     problems = [f.render() for f in check_all(
         stacks, manifests, registries=resolved.config.security.image_registries,
