@@ -178,6 +178,21 @@ def diff(a: str, b: str, fmt: str, exit_code: bool) -> None:
         raise _Quiet(None)
 
 
+@cli.command()
+@click.argument("file", type=FileArg)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid",
+              show_default=True, help="Mermaid for Markdown, Graphviz DOT, or SVG drawn by Graphviz's dot.")
+def diagram(file: Path, fmt: str) -> None:
+    """Draw the platform: network, load balancer, cluster, database, storage, keys and traffic flows."""
+    from engine.config import load_config
+    from engine.diagram import as_dot, as_mermaid, as_svg, platform
+    from engine.resolve import resolve
+
+    drawing = platform(resolve(load_config(file).config))
+    text = as_mermaid(drawing) if fmt == "mermaid" else as_dot(drawing)
+    click.echo(as_svg(text) if fmt == "svg" else text, nl=False)
+
+
 def _deploy_command(action: Action, summary: str) -> None:
     @cli.command(name=action, help=summary)
     @click.argument("file", type=FileArg)
