@@ -28,6 +28,7 @@ from engine.targets.argocd import applications
 from engine.targets.helm import compile_values, placeholder_outputs
 from engine.targets.platform import namespaces
 from engine.targets.terraform.app import synthesize
+from engine.upgrade import bundle_of
 from engine.write import dump_yaml, replace_directory, write_text
 
 Progress = Callable[[str], None]
@@ -152,6 +153,8 @@ def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
     write_text(staging / "helm" / "values.yaml", dump_yaml([values]))
     rendered = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
     write_text(staging / "kubernetes" / "manifests.yaml", rendered)
+    # The versions this output deploys, for a later `upgrade plan` to compare against.
+    write_text(staging / "bundle.json", bundle_of(resolved).as_json())
     if resolved.config.delivery.mode == "argocd":
         write_text(staging / "kubernetes" / "argocd-applications.yaml", dump_yaml(applications(resolved)))
     return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
