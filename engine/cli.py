@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 3, 130
 
 FileArg = click.Path(path_type=Path, dir_okay=False)
+NO_CACHE = click.option("--no-cache", is_flag=True,
+                        help="Synthesize afresh even when the inputs and the last output are unchanged.")
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                       show_default=True, help="Output format; json is for CI.")
 
@@ -109,13 +111,14 @@ def show(file: Path, origin: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=FileArg)
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
               help="Output root; each environment goes to OUT/<environment>/.")
+@NO_CACHE
 @FORMAT
-def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
+def synth(files: Sequence[Path], out: Path, no_cache: bool, fmt: str) -> None:
     """Compile configs into Terraform stacks, checked and written atomically."""
     from engine.synth import synth as run
 
     _choose_node()
-    reports = run(files, out, progress=_progress)
+    reports = run(files, out, progress=_progress, cache=not no_cache)
     if fmt == "json":
         click.echo(json.dumps({"environments": [r.as_dict() for r in reports]}, indent=2))
         return
@@ -130,12 +133,15 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
 
 @cli.command()
 @click.argument("file", type=FileArg)
-def check(file: Path) -> None:
-    """Synthesize in a scratch directory and run every invariant; writes nothing."""
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
+              help="Output root of the last synth, reused when it is intact and up to date.")
+@NO_CACHE
+def check(file: Path, out: Path, no_cache: bool) -> None:
+    """Run every invariant over the config's output (synthesized in a scratch directory); writes nothing."""
     from engine.synth import check as run
 
     _choose_node()
-    built = run(file, progress=_progress)
+    built = run(file, progress=_progress, out=out, cache=not no_cache)
     click.echo(f"{file}: {len(built.stacks)} stacks and {built.kubernetes_objects} Kubernetes objects pass every "
                "invariant")
 
@@ -228,13 +234,14 @@ def _deploy_command(action: Action, summary: str) -> None:
     @click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
                   help="Required in production to destroy it, upgrade its PostgreSQL major version or "
                   "replace its database with a restore: the environment's name.")
+    @NO_CACHE
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
-                confirm_name: str | None, fmt: str) -> None:
+                confirm_name: str | None, no_cache: bool, fmt: str) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
 
-        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
+        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name, cache=not no_cache)
         _choose_node()
         report = deploy(file, options, ask=_ask, progress=_progress)
         if fmt == "json":

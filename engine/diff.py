@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.build import compile_all
 from engine.config import Loaded, load_config
 from engine.errors import EngineError
 from engine.resolve import resolve
-from engine.synth import Progress, compile_all
+from engine.synth import Progress
 
 Kind = Literal["changed", "only_a", "only_b"]
 PREFIX, ENVIRONMENT = "<prefix>", "<environment>"

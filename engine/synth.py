@@ -1,35 +1,22 @@
-"""The synth pipeline: load -> resolve -> compile -> check -> write, for one config or several.
+"""The synth pipeline: load -> resolve -> (cache) -> compile -> check -> write, for one config or several.
 
 Several configs share one process, so CDK Terrain's import is paid once; an environment's
-output is replaced only when every check passes.
+output is replaced only when every check passes. An unchanged environment (see engine.cache)
+keeps its output and never imports CDK Terrain at all.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from engine.checks import check_all
+from engine.cache import reusable, synth_key, write_stamp
 from engine.config import load_config
-from engine.errors import EngineError
-from engine.graph import intended_flows
-from engine.manifest import StackEntry, ordered, read_manifest
-from engine.render import chart_path, render_chart
 from engine.resolve import Resolved, resolve
-from engine.targets.argocd import applications
-from engine.targets.helm import compile_values, derived_outputs
-from engine.targets.platform import namespaces
-from engine.targets.terraform.app import synthesize
-from engine.upgrade import bundle_of
-from engine.write import dump_yaml, replace_directory, write_text
+from engine.write import replace_directory
 
 Progress = Callable[[str], None]
 
@@ -59,12 +46,14 @@ class SynthReport:
     directory: Path
     stacks: tuple[SynthesizedStack, ...]
     kubernetes_objects: int
+    cached: bool = False  # the output on disk was intact and up to date, so it was reused
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "config": self.config,
             "environment": self.environment,
             "directory": str(self.directory),
+            "cached": self.cached,
             "kubernetes_objects": self.kubernetes_objects,
             "stacks": [
                 {"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
@@ -74,94 +63,76 @@ class SynthReport:
         }
 
 
-class ChecksFailed(EngineError):
-    """The compiled output breaks an invariant; nothing was written."""
-
-
-def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: None) -> list[SynthReport]:
+def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: None, *,
+          cache: bool = True) -> list[SynthReport]:
     """Synthesize each config into `out/<environment>/`; stops at the first failure."""
-    return [synth_one(path, out, progress)[1] for path in configs]
+    return [synth_one(path, out, progress, cache=cache)[1] for path in configs]
 
 
-def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tuple[Resolved, SynthReport]:
-    """Synthesize one config; also returns its resolved facts for the deploy that follows."""
-    resolved = resolve(load_config(path).config)
+def synth_one(path: Path, out: Path, progress: Progress = lambda _: None, *,
+              cache: bool = True) -> tuple[Resolved, SynthReport]:
+    """Synthesize one config; also returns its resolved facts for the deploy that follows.
+
+    With `cache`, an intact output of the same inputs is reused; without, it is rebuilt. Either
+    way the written output is stamped, so the next run can reuse it.
+    """
+    loaded = load_config(path)
+    resolved = resolve(loaded.config)
     environment = resolved.config.project.environment
     target = out / environment
+    key = synth_key(loaded.merged.paths)
+    built = _cached(target, key) if cache else None
+    if built is not None:
+        progress(f"{path}: {environment} unchanged since the last synth; reusing {target} (--no-cache rebuilds)")
+        return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects, True)
     progress(f"{path}: synthesizing {environment}")
-    built = replace_directory(target, partial(_build, resolved, progress=progress))
+    # Imported here, not at the top: CDK Terrain and the Helm engine cost seconds, and a cache
+    # hit, `validate` and the light install (no deploy extra) must not pay for them.
+    from engine.build import build  # noqa: PLC0415
+
+    def build_and_stamp(staging: Path) -> Built:
+        built = build(resolved, staging, progress=progress)
+        write_stamp(staging, key, asdict(built))
+        return built
+
+    built = replace_directory(target, build_and_stamp)
     progress(f"{path}: wrote {target}")
     return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 
 
-def check(config: Path, progress: Progress = lambda _: None) -> Built:
-    """Synthesize into a scratch directory and run every invariant; writes nothing."""
-    resolved = resolve(load_config(config).config)
+def check(config: Path, progress: Progress = lambda _: None, *, out: Path | None = None,
+          cache: bool = True) -> Built:
+    """Run every invariant over the config's output; writes nothing.
+
+    Synth writes only output that passed every check, so an intact, up-to-date `out/<env>/`
+    (see engine.cache) has passed them; otherwise the config is built in a scratch directory.
+    """
+    loaded = load_config(config)
+    resolved = resolve(loaded.config)
+    if cache and out is not None:
+        built = _cached(out / resolved.config.project.environment, synth_key(loaded.merged.paths))
+        if built is not None:
+            progress(f"{config}: unchanged since the last synth into {out}; its checks passed then")
+            return built
+    from engine.build import build  # noqa: PLC0415  (heavy; see synth_one)
+
     with tempfile.TemporaryDirectory(prefix="supa-engine-check-") as scratch:
-        return _build(resolved, Path(scratch), progress=progress)
+        return build(resolved, Path(scratch), progress=progress)
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """Everything one build compiled, parsed: stacks in order and the rendered Kubernetes objects."""
-
-    entries: tuple[StackEntry, ...]
-    stacks: dict[str, dict[str, Any]]
-    manifests: list[dict[str, Any]]
+def _cached(target: Path, key: str) -> Built | None:
+    summary = reusable(target, key)
+    return None if summary is None else _built_from(summary)
 
 
-def compile_all(resolved: Resolved, staging: Path) -> Compiled:
-    """Compile every target into `staging` without checking it (`diff` reads the result)."""
-    terraform = staging / "terraform"
-    synthesize(resolved, terraform)
-    entries = tuple(ordered(read_manifest(terraform / "manifest.json")))
-    return Compiled(entries, read_stacks(terraform, entries), _kubernetes(resolved, staging))
-
-
-def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
-    """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
-    compiled = compile_all(resolved, staging)
-    entries, stacks, manifests = compiled.entries, compiled.stacks, compiled.manifests
-    progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
-    problems = [f.render() for f in check_all(
-        stacks, manifests, registries=resolved.config.security.image_registries,
-        namespace_labels={ns.name: ns.labels for ns in namespaces()}, flows=intended_flows(resolved),
-    )]
-    if problems:
-        raise ChecksFailed(
-            f"{len(problems)} invariant violation(s) in the compiled output; nothing was written:\n"
-            + "\n".join(f"  {p}" for p in problems),
-            "this is a gap between the config rules and the compilers; please report it",
+def _built_from(summary: Mapping[str, Any]) -> Built | None:
+    """The stamped summary back as a Built; None (so a rebuild) if the stamp is not of this shape."""
+    try:
+        stacks = tuple(
+            SynthesizedStack(str(s["name"]), int(s["resources"]), int(s["data_sources"]),
+                             tuple(str(d) for d in s["depends_on"]))
+            for s in summary["stacks"]
         )
-    return Built(tuple(_summary(entry, stacks[entry.name]) for entry in entries), len(manifests))
-
-
-def _summary(entry: StackEntry, stack: dict[str, Any]) -> SynthesizedStack:
-    return SynthesizedStack(
-        name=entry.name,
-        resources=sum(len(v) for v in stack.get("resource", {}).values()),
-        data_sources=sum(len(v) for v in stack.get("data", {}).values()),
-        depends_on=tuple(sorted(entry.dependencies)),
-    )
-
-
-def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
-    """The chart (copied, so Terraform and Argo CD install exactly what was reviewed), its values
-    and its rendered manifests; with Argo CD delivery, the Applications too."""
-    shutil.copytree(chart_path(), staging / "charts" / "supabase", ignore=shutil.ignore_patterns("__pycache__"))
-    values = compile_values(resolved, derived_outputs(resolved))
-    write_text(staging / "helm" / "values.yaml", dump_yaml([values]))
-    rendered = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
-    write_text(staging / "kubernetes" / "manifests.yaml", rendered)
-    # The versions this output deploys, for a later `upgrade plan` to compare against.
-    write_text(staging / "bundle.json", bundle_of(resolved).as_json())
-    if resolved.config.delivery.mode == "argocd":
-        write_text(staging / "kubernetes" / "argocd-applications.yaml", dump_yaml(applications(resolved)))
-    return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
-
-
-def read_stacks(terraform: Path, entries: Sequence[StackEntry] | None = None) -> dict[str, dict[str, Any]]:
-    """Each stack's parsed cdk.tf.json, in dependency order; `entries` if the manifest was read already."""
-    if entries is None:
-        entries = ordered(read_manifest(terraform / "manifest.json"))
-    return {entry.name: json.loads((terraform / entry.synthesized_path).read_text()) for entry in entries}
+        return Built(stacks, int(summary["kubernetes_objects"]))
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
+from engine.build import read_stacks
 from engine.config import load_config
 from engine.render import render_chart, render_manifests
 from engine.resolve import Resolved, resolve
-from engine.synth import read_stacks
 from engine.targets.helm import compile_values, derived_outputs
 
 ROOT = Path(__file__).resolve().parents[1]

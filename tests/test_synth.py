@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine import synth
+from engine import build, synth
 from engine.checks import Finding
 from engine.cli import main
 from engine.render import render_manifests
@@ -57,8 +57,9 @@ def test_failed_check_keeps_previous_output(
     def one_violation(*_: object, **__: object) -> list[Finding]:
         return [Finding("S3_TLS_ONLY", "data/aws_s3_bucket.storage", "no TLS-only policy")]
 
-    monkeypatch.setattr(synth, "check_all", one_violation)
-    assert main(["synth", "--out", str(tmp_path), str(DEV)]) == 1
+    monkeypatch.setattr(build, "check_all", one_violation)
+    # --no-cache: the inputs are unchanged, so without it the intact output would be reused.
+    assert main(["synth", "--no-cache", "--out", str(tmp_path), str(DEV)]) == 1
     err = capsys.readouterr().err
     assert "S3_TLS_ONLY data/aws_s3_bucket.storage: no TLS-only policy" in err and "nothing was written" in err
     assert _snapshot(tmp_path / "dev") == before

@@ -28,6 +28,8 @@ class Merged:
     tree: dict[str, Any]
     origins: Mapping[Path_, Location]
     derived: frozenset[Path_] = frozenset()
+    # The files themselves, in `files` order: what the synthesis cache hashes.
+    paths: tuple[Path, ...] = ()
 
 
 def load_merged(path: Path) -> Merged:
@@ -42,7 +44,7 @@ def load_merged(path: Path) -> Merged:
     entry = chain[-1]
     derived = _default_environment(tree, origins, entry)
     return Merged(entry=entry.file, files=tuple(d.file for d in chain), tree=tree, origins=origins,
-                  derived=derived)
+                  derived=derived, paths=tuple(d.path for d in chain))
 
 
 def _chain(path: Path) -> list[Document]:

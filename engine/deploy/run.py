@@ -35,6 +35,7 @@ class DeployOptions:
     # The environment name: required to destroy production, upgrade its PostgreSQL major version
     # or replace its database with a restore.
     confirm: str | None = None
+    cache: bool = True  # reuse an intact, up-to-date synthesized output (engine.cache)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def deploy(
 ) -> DeployReport:
     """Run `options.action` for one config; `ask` gets yes/no questions unless `options.yes`."""
     terraform = (options.terraform_bin or "terraform") if options.dry_run else find_terraform(options.terraform_bin)
-    resolved, synthesized = synth_one(config, options.out, progress)
+    resolved, synthesized = synth_one(config, options.out, progress, cache=options.cache)
     if options.action == "destroy":
         guard_destroy(resolved, options.confirm)
     plan = build_plan(options.action, synthesized.directory / "terraform" / "manifest.json", terraform)

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from engine.build import read_stacks
 from engine.cli import main
 from engine.config import load_config
 from engine.resolve import resolve
-from engine.synth import check, read_stacks
+from engine.synth import check
 from engine.upgrade import bundle_of, plan_upgrade
 
 ROOT = Path(__file__).resolve().parents[3]
