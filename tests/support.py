@@ -94,3 +94,15 @@ def load_output(resolved: Resolved, outdir: Path) -> Synthesized:
     """The output that `synthesize(resolved, outdir)` wrote, parsed."""
     manifest: dict[str, Any] = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
     return Synthesized(resolved=resolved, outdir=outdir, manifest=manifest, stacks=read_stacks(outdir))
+
+
+def require_checkov() -> None:
+    """checkov lives in its own environment (it pins boto3 exactly); skip or, in CI, fail without it."""
+    from engine.checks.checkov import checkov_executable
+    from engine.errors import EngineError
+    from tests.postgres import missing_tool
+
+    try:
+        checkov_executable()
+    except EngineError as exc:
+        missing_tool(f"{exc.message} ({exc.hint})")

@@ -71,7 +71,9 @@ def checkov_executable() -> Path:
         return beside
     found = shutil.which("checkov")
     if found is None:
-        raise EngineError("checkov is not installed", hint="install the test extras: pip install 'checkov>=3.3,<4'")
+        raise EngineError("checkov is not installed", hint=(
+            "checkov pins its own boto3, so give it its own environment: python -m venv ~/.checkov && "
+            "~/.checkov/bin/pip install 'checkov>=3.3,<4' && ln -s ~/.checkov/bin/checkov ~/.local/bin/"))
     return Path(found)
 
 

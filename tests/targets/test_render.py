@@ -24,7 +24,7 @@ from engine.render import RenderError, lint_chart, render_chart, render_manifest
 from engine.resolve import Resolved, resolve
 from engine.targets.helm import compile_values, derived_outputs
 from tests.strategies import configs
-from tests.support import ENVIRONMENTS, documents, kong_config, resolved_env
+from tests.support import ENVIRONMENTS, documents, kong_config, require_checkov, resolved_env
 from tests.support import rendered_chart as rendered
 
 # Custom resources of External Secrets: kubernetes-validate ships only the core API schemas.
@@ -73,6 +73,7 @@ def test_invariants_hold(env: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_checkov_passes_with_only_annotated_skips(env: str) -> None:
+    require_checkov()
     _, _, text = rendered(env)
     report = scan_manifests(text)
     assert [f.render() for f in report.failed] == [] and report.parsing_errors == []

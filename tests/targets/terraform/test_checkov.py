@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from engine.checks.checkov import load_skips, scan_stacks
-from tests.support import ENVIRONMENTS, Synthesized
+from tests.support import ENVIRONMENTS, Synthesized, require_checkov
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_no_failed_checks(synthesized: dict[str, Synthesized], env: str) -> None:
+    require_checkov()
     report = scan_stacks(synthesized[env].outdir, load_skips())
     print(f"{env}: passed={report.passed} failed={len(report.failed)} skipped={len(report.skipped)}")
     assert report.parsing_errors == []
