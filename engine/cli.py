@@ -41,14 +41,17 @@ def cli(debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=FileArg)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @FORMAT
 def validate(files: Sequence[Path], fmt: str) -> None:
-    """Check configs: every problem with file, line, key and fix. Exit 1 if any is invalid."""
+    """Check configs: every problem with file, line, key and fix. Exit 1 if any is invalid.
+
+    A directory stands for the YAML files in it (as in `validate supabase.yaml environments`).
+    """
     from engine.config import load_config
 
     results: list[dict[str, Any]] = []
-    for file in files:
+    for file in _expand(files):
         try:
             project = load_config(file).config.project
         except ConfigError as exc:
@@ -65,6 +68,20 @@ def validate(files: Sequence[Path], fmt: str) -> None:
     invalid = [r for r in results if not r["valid"]]
     if invalid:
         raise _Quiet(f"{len(invalid)} of {len(results)} config(s) invalid" if fmt == "text" else None)
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    """Each directory replaced by its *.yaml and *.yml files, sorted; files stay as given."""
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                raise EngineError(f"{path} holds no .yaml files", "name the config files to validate")
+            expanded += found
+        else:
+            expanded.append(path)
+    return expanded
 
 
 @cli.command()
