@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.checks import check_all
 from engine.errors import EngineError
 from engine.graph import intended_flows
@@ -27,7 +25,7 @@ from engine.targets.helm import compile_values, derived_outputs
 from engine.targets.platform import namespaces
 from engine.targets.terraform.app import synthesize
 from engine.upgrade import bundle_of
-from engine.write import dump_yaml, write_text
+from engine.write import dump_yaml, load_yaml_all, write_text
 
 
 class ChecksFailed(EngineError):
@@ -90,7 +88,7 @@ def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
     write_text(staging / "bundle.json", bundle_of(resolved).as_json())
     if resolved.config.delivery.mode == "argocd":
         write_text(staging / "kubernetes" / "argocd-applications.yaml", dump_yaml(applications(resolved)))
-    return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
+    return [doc for doc in load_yaml_all(rendered) if isinstance(doc, dict)]
 
 
 def read_stacks(terraform: Path, entries: Sequence[StackEntry] | None = None) -> dict[str, dict[str, Any]]:

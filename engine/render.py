@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
-import yaml
 from helm_python import _native
 
 from engine.errors import EngineError
 from engine.resources import data_path
-from engine.write import dump_yaml
+from engine.write import dump_yaml, load_yaml_all
 
 RELEASE_NAME = "supabase"
 DEFAULT_NAMESPACE = "supabase"
@@ -85,7 +84,7 @@ def render_manifests(values: Mapping[str, Any], *, chart_dir: Path | None = None
             )
     except helm.HelmError as error:
         raise RenderError(f"charts/supabase did not render: {error}") from error
-    objects = [doc for _, text in sorted(rendered.items()) for doc in yaml.safe_load_all(text)
+    objects = [doc for _, text in sorted(rendered.items()) for doc in load_yaml_all(text)
                if isinstance(doc, dict)]
     return sorted(objects, key=_order)
 
