@@ -5,7 +5,8 @@
 FROM python:3.11-slim-bookworm
 
 COPY . /src
-RUN pip install --no-cache-dir /src && rm -rf /src
+# `db bootstrap` needs psycopg, which comes with the deploy extra.
+RUN pip install --no-cache-dir "/src[deploy]" && rm -rf /src
 
 # The restricted Pod Security Standard: a non-root, numeric user (the Job sets the same UID).
 USER 10001:10001
