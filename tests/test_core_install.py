@@ -30,6 +30,7 @@ def _core(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("args", [
     ["validate", "supabase.yaml", "environments/dev.yaml", "environments/prod.yaml"],
+    ["validate", "supabase.yaml", "environments"],  # the pre-commit hook's arguments
     ["show", "environments/prod.yaml"],
     ["graph", "environments/prod.yaml"],
     ["diagram", "environments/dev.yaml"],
@@ -62,3 +63,11 @@ def test_a_missing_module_outside_the_extra_is_still_a_bug(tmp_path: Path) -> No
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(example("dev"))], capture_output=True,
                             text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert result.returncode == 3 and "internal error" in result.stderr
+
+
+def test_validate_of_a_directory_covers_each_yaml_and_refuses_an_empty_one(tmp_path: Path) -> None:
+    result = _core("validate", "supabase.yaml", "environments")
+    assert [line.split()[1] for line in result.stdout.splitlines()] == [
+        "supabase.yaml", "environments/dev.yaml", "environments/prod.yaml", "environments/staging.yaml"]
+    empty = _core("validate", str(tmp_path))
+    assert empty.returncode == 1 and "holds no .yaml files" in empty.stderr and "Traceback" not in empty.stderr
