@@ -58,6 +58,10 @@ def _log_permissions_enabled_policy(target_bucket: models.FakeBucket, target_pre
     return False
 
 
+# Fail loudly if another moto release renamed what is replaced here, rather than test less.
+for _name in ("get_permission", "_log_permissions_enabled_policy"):
+    if not callable(getattr(models.FakeBucket, _name, None)):
+        raise SystemExit(f"moto {models.__name__}: FakeBucket.{_name} is gone; revisit tests/deploy/emulator_moto.py")
 models.FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
 models.FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)  # type: ignore[method-assign]
 
