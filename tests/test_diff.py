@@ -11,8 +11,7 @@ import pytest
 from engine.cli import main
 from engine.diff import diff, render_text
 from tests.golden import assert_golden
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module")

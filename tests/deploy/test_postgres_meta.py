@@ -29,8 +29,8 @@ from engine.render import render_manifests
 from engine.targets.helm import compile_values, derived_outputs
 from tests.deploy.conftest import FreshDatabase
 from tests.deploy.database_support import run
-from tests.postgres import NPM_CACHE, missing_tool
-from tests.support import resolved_env
+from tests.postgres import NPM_CACHE
+from tests.support import missing_tool, resolved_env
 
 pytestmark = pytest.mark.slow
 

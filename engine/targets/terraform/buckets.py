@@ -69,16 +69,18 @@ def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
     _encryption(stack, "storage_bucket", storage, key)
     _lifecycle(stack, "log_bucket", logs, noncurrent_days=30, expire_days=retention)
     _lifecycle(stack, "storage_bucket", storage, noncurrent_days=stack.config.storage.noncurrent_version_expiry_days)
-    S3BucketLoggingA(stack, "storage_bucket_logging", bucket=storage.id, target_bucket=logs.id,
-                     target_prefix=f"{LOG_PREFIX}{storage.bucket}/")
 
     delivery = iam.allow(
         "S3ServerAccessLogDelivery", ["s3:PutObject"], [f"{logs.arn}/{LOG_PREFIX}*"],
         principals=[iam.principal("Service", "logging.s3.amazonaws.com")],
         conditions=[iam.condition("ArnLike", "aws:SourceArn", storage.arn),
                     iam.condition("StringEquals", "aws:SourceAccount", stack.account_id)])
-    _policy(stack, "log_bucket", logs, [delivery, *alb_log_delivery(stack, logs.arn)])
+    log_policy = _policy(stack, "log_bucket", logs, [delivery, *alb_log_delivery(stack, logs.arn)])
     _policy(stack, "storage_bucket", storage, [])
+    # S3 checks that the logging service may write to the target when logging is turned on;
+    # nothing in the arguments orders that after the policy granting it, so say so.
+    S3BucketLoggingA(stack, "storage_bucket_logging", bucket=storage.id, target_bucket=logs.id,
+                     target_prefix=f"{LOG_PREFIX}{storage.bucket}/", depends_on=[log_policy])
     return storage
 
 
@@ -117,9 +119,9 @@ def _lifecycle(stack: BaseStack, id_: str, bucket: S3Bucket, *, noncurrent_days:
     S3BucketLifecycleConfiguration(stack, f"{id_}_lifecycle", bucket=bucket.id, rule=[rule])
 
 
-def _policy(stack: BaseStack, id_: str, bucket: S3Bucket, extra: list[iam.Statement]) -> None:
+def _policy(stack: BaseStack, id_: str, bucket: S3Bucket, extra: list[iam.Statement]) -> S3BucketPolicy:
     tls_only = iam.deny("DenyInsecureTransport", ["s3:*"], [bucket.arn, f"{bucket.arn}/*"],
                         principals=[iam.principal("*", "*")],
                         conditions=[iam.condition("Bool", "aws:SecureTransport", "false")])
     policy = iam.document(stack, f"{id_}_policy_document", [tls_only, *extra])
-    S3BucketPolicy(stack, f"{id_}_policy", bucket=bucket.id, policy=policy.json)
+    return S3BucketPolicy(stack, f"{id_}_policy", bucket=bucket.id, policy=policy.json)

@@ -228,6 +228,8 @@ def test_buckets(env: Synthesized) -> None:
                                                               "kms_master_key_id": "${aws_kms_key.data_key.arn}"}
     logging = env.one("data", "aws_s3_bucket_logging", "storage_bucket_logging")
     assert logging["target_bucket"] == "${aws_s3_bucket.log_bucket.id}"
+    # S3 refuses to turn logging on before the target's policy lets the logging service write.
+    assert logging["depends_on"] == ["aws_s3_bucket_policy.log_bucket_policy"]
 
 
 def test_secret_containers_without_values(env: Synthesized) -> None:
