@@ -165,6 +165,12 @@ def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     assert schema_problems(objects, config.cluster.kubernetes_version) == []
     assert invariants(resolved, objects) == []
+    # Every secret a pod reads (the chart's, providers', escape-hatch references) is synced from its container.
+    synced = {o["spec"]["target"]["name"] for o in objects if o["kind"] == "ExternalSecret"}
+    read = {e["valueFrom"]["secretKeyRef"]["name"] for o in objects if o["kind"] == "Deployment"
+            for c in o["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert read <= synced
 
 
 def test_chart_database_roles_match_the_catalog() -> None:
