@@ -24,7 +24,7 @@ from engine.resolve import Resolved
 
 JWT_SECRET = "jwt-secret"  # the catalog name of the key that signs the jwt:<role> secrets
 JWT_ISSUER = "supabase"
-JWT_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+DAY_SECONDS = 24 * 3600
 _TOKEN_NAMESPACE = uuid.UUID("6f1f0f8e-6a43-4b0c-9a55-2b1d3c9e7a10")
 # botocore loggers that write request or response bodies at DEBUG level.
 _WIRE_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.awsrequest", "botocore.httpsession")
@@ -65,7 +65,7 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
     """Give every empty secret container of ``resolved`` a value; one that has a value is never touched.
 
     ``random`` secrets get URL-safe random text of the catalog's length, ``jwt:<role>`` secrets
-    an HS256 JWT signed with the JWT secret (10 years, like Supabase's anon and service keys),
+    an HS256 JWT signed with the JWT secret (valid `supabase.auth.api_key_lifetime_days`),
     and ``external`` ones nothing: the report says which command sets them.
     """
     found = {s.name: _lookup(client, resolved.secret_name(s)) for s in resolved.secrets}
@@ -88,7 +88,8 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
                 continue
             if signing_key is None:  # read back what is stored, whoever stored it
                 signing_key = _read(client, jwt_name)
-            value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()))
+            value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()),
+                             lifetime_seconds=key_lifetime_seconds(resolved))
         else:
             raise ValueError(f"unknown secret kind {secret.kind!r} of {secret.name}")  # a catalog bug
         written = _put_initial(client, name, value)
@@ -111,9 +112,14 @@ def random_text(length: int) -> str:
     return random_source.token_urlsafe(length)[:length]
 
 
-def sign_jwt(role: str, key: str, *, issued_at: int) -> str:
+def key_lifetime_seconds(resolved: Resolved) -> int:
+    """How long the anon and service_role keys stay valid (`supabase.auth.api_key_lifetime_days`)."""
+    return resolved.config.supabase.auth.api_key_lifetime_days * DAY_SECONDS
+
+
+def sign_jwt(role: str, key: str, *, issued_at: int, lifetime_seconds: int) -> str:
     """A Supabase API key: an HS256 JWT for ``role`` signed with the JWT secret ``key``."""
-    claims = {"role": role, "iss": JWT_ISSUER, "iat": issued_at, "exp": issued_at + JWT_LIFETIME_SECONDS}
+    claims = {"role": role, "iss": JWT_ISSUER, "iat": issued_at, "exp": issued_at + lifetime_seconds}
     return jwt.encode(claims, key, algorithm="HS256")
 
 
