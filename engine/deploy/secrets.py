@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 import jwt
@@ -100,9 +101,26 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
 def secrets_status(client: Any, resolved: Resolved) -> list[SecretStatus]:
     """Names and states of the environment's secrets, for ``supa-engine secrets status``.
 
-    Reads metadata only (DescribeSecret): no value is fetched.
+    Reads metadata only (DescribeSecret, ListSecretVersionIds): no value is fetched. An API key
+    that is set says when it expires, from when its current version was stored.
     """
-    return [_status(s, resolved.secret_name(s), _lookup(client, resolved.secret_name(s))) for s in resolved.secrets]
+    statuses = [_status(s, resolved.secret_name(s), _lookup(client, resolved.secret_name(s)))
+                for s in resolved.secrets]
+    return [_with_expiry(client, status, resolved) if status.kind.startswith("jwt:") and status.state == "set"
+            else status for status in statuses]
+
+
+def _with_expiry(client: Any, status: SecretStatus, resolved: Resolved) -> SecretStatus:
+    with aws_errors(f"listing the versions of secret {status.name}"):
+        versions = client.list_secret_version_ids(SecretId=status.name).get("Versions") or []
+    created = next((v.get("CreatedDate") for v in versions if "AWSCURRENT" in (v.get("VersionStages") or [])), None)
+    if created is None:
+        return status
+    expires = created + timedelta(seconds=key_lifetime_seconds(resolved))
+    return SecretStatus(status.name, status.kind, status.state,
+                        f"expires about {expires:%Y-%m-%d} (signed {created:%Y-%m-%d}, api_key_lifetime_days); "
+                        "renew with `supa-engine secrets rotate FILE "
+                        f"{status.name.removeprefix(resolved.names['secret_prefix'])}`")
 
 
 def random_text(length: int) -> str:

@@ -227,7 +227,9 @@ def test_status_reports_names_and_states_without_reading_values(aws: AwsEnv) -> 
 
     assert after == {**dict.fromkeys(GENERATED, "set"), "meta-crypto-key": "missing container",
                      "smtp-password": "needs value"}
-    assert set(calls) == {"describe_secret"}
+    assert set(calls) == {"describe_secret", "list_secret_version_ids"}  # metadata only
+    anon = next(s for s in secrets_status(client, RESOLVED) if s.name == name("anon-key"))
+    assert anon.hint is not None and "expires about" in anon.hint and "secrets rotate FILE anon-key" in anon.hint
 
 
 def test_no_secret_value_reaches_reports_output_or_logs(

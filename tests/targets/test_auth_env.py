@@ -149,7 +149,9 @@ def test_credential_shapes(value: str, shape: str) -> None:
 
 
 @pytest.mark.parametrize("name, value", [
-    ("LOG_LEVEL", "debug"), ("SITE_NAME", "Acme Platform 2026"), ("UPSTREAM_URL", "https://api.example.com/v1/items"),
+    ("LOG_LEVEL", "debug"), ("SITE_NAME", "Acme Platform 2026"), ("APP_BUCKET", "acme-prod-uploads-eu-west-1"),
+    ("APP_NAME", "MyApplicationNameV2Production"), ("DB_URL", "postgres://app:$(DB_PASSWORD)@db.example.com/app"),
+    ("UPSTREAM_URL", "https://api.example.com/v1/items"),
     ("FEATURE_FLAGS", "beta,new-editor,dark_mode"), ("MAX_ROWS", "1000"), ("TOKEN_TTL", "3600"),
     ("USE_AUTH", "true"), ("API_KEY_HEADER", "$(OTHER)"), ("REGION", "eu-west-1"),
 ])

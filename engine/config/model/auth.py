@@ -54,9 +54,10 @@ ProviderName = Literal["apple", "azure", "bitbucket", "discord", "facebook", "fi
                        "twitter", "workos", "zoom"]
 
 ClientId = Annotated[str, Pattern(
-    r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,255}",
+    r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,255}(,[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,255}){0,9}",
     "an OAuth client ID",
-    "the public client (application) ID the provider shows; its secret goes into Secrets Manager",
+    "the public client (application) ID the provider shows, or several separated by commas (apple: the "
+    "services ID, then bundle IDs); its secret goes into Secrets Manager",
 )]
 SmsIdentifier = Annotated[str, Pattern(
     r"[A-Za-z0-9+][A-Za-z0-9 ._+-]{0,63}",
@@ -72,8 +73,9 @@ def callback_url(domain: str) -> str:
 
 class Provider(Section):
     enabled: bool = Field(True, description="Offer this sign-in provider.", examples=[True])
-    client_id: ClientId = Field(description="OAuth client ID. The client secret lives in Secrets Manager "
-                                "(`<prefix>/auth-<provider>-secret`); `apply` asks for it.",
+    client_id: ClientId = Field(description="OAuth client ID (several separated by commas where GoTrue takes "
+                                "more, such as apple's services and bundle IDs). The client secret lives in "
+                                "Secrets Manager (`<prefix>/auth-<provider>-secret`); `apply` asks for it.",
                                 examples=["Iv1.0123456789abcdef"])
     url: HttpsUrl | None = Field(None, description="Provider host or tenant URL, for the providers that have one "
                                  "(azure, github, gitlab, keycloak (required), workos).",

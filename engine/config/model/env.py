@@ -45,7 +45,8 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a JSON Web Token", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
     ("an AWS access key", re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY")),
-    ("a URL with a password", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)),
+    # `$(DB_PASSWORD)` in a URL is a reference the kubelet expands from a Secret, not a password.
+    ("a URL with a password", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!\$\()[^/\s@]+@", re.IGNORECASE)),
     ("a provider token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-"
                                     r"[A-Za-z0-9-]{10,}|sk_(live|test)_[A-Za-z0-9]{10,}|sk-[A-Za-z0-9_-]{20,}|"
                                     r"AIza[A-Za-z0-9_-]{30,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,})")),
@@ -68,11 +69,12 @@ def credential_shape(value: str) -> str | None:
 
 
 def _random_looking(word: str) -> bool:
-    """High entropy and mixed character classes: how generated keys look and words do not."""
-    classes = sum(bool(re.search(p, word)) for p in ("[a-z]", "[A-Z]", "[0-9]", "[+/=_-]"))
+    """How generated keys look and names do not: upper and lower case and several digits, mixed
+    with high entropy (a bucket name such as acme-prod-eu-west-1 has no capitals)."""
     counts = Counter(word)
     entropy = -sum(n / len(word) * math.log2(n / len(word)) for n in counts.values())
-    return classes >= 3 and entropy >= 3.5
+    digits, upper = sum(c.isdigit() for c in word), sum(c.isupper() for c in word)
+    return digits >= 2 and upper >= 2 and any(c.islower() for c in word) and entropy >= 4.0
 
 
 def credential_problem(name: str, value: str) -> str | None:
