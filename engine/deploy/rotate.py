@@ -14,7 +14,14 @@ from typing import Any
 
 from engine.catalog import BY_NAME, DATABASE_LOGIN_ROLES, Secret, role_secret
 from engine.deploy.aws import aws_errors
-from engine.deploy.secrets import JWT_SECRET, _no_wire_logs, _read, key_lifetime_seconds, random_text, sign_jwt
+from engine.deploy.secrets import (
+    JWT_SECRET,
+    key_lifetime_seconds,
+    no_wire_logs,
+    random_text,
+    read_value,
+    sign_jwt,
+)
 from engine.errors import EngineError
 from engine.resolve import Resolved
 
@@ -149,7 +156,7 @@ def rotate(client: Any, resolved: Resolved, rotations: tuple[Rotation, ...], *,
             values[secret.name] = random_text(secret.length)
         else:  # jwt:<role>: the JWT secret rotated in this run, or the current one
             if signing_key is None:
-                signing_key = values.get(JWT_SECRET) or _read(client, resolved.names["secret_prefix"] + JWT_SECRET)
+                signing_key = values.get(JWT_SECRET) or read_value(client, resolved.names["secret_prefix"] + JWT_SECRET)
             values[secret.name] = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()),
                                            lifetime_seconds=key_lifetime_seconds(resolved))
     staged = {r.secret.name: _stage(client, r.name, values[r.secret.name]) for r in rotations}
@@ -168,7 +175,7 @@ def _stage(client: Any, name: str, value: str) -> tuple[str, str | None]:
     if current is None:
         raise EngineError(f"secret {name} has no value yet, so there is nothing to rotate",
                           "run `supa-engine apply` first; it generates the first values")
-    with _no_wire_logs(), aws_errors(f"storing the new value of secret {name}"):
+    with no_wire_logs(), aws_errors(f"storing the new value of secret {name}"):
         version = client.put_secret_value(SecretId=name, SecretString=value, VersionStages=["AWSPENDING"])
     return str(version["VersionId"]), current
 

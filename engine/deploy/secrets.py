@@ -88,7 +88,7 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
                                                     "data stack first")
                 continue
             if signing_key is None:  # read back what is stored, whoever stored it
-                signing_key = _read(client, jwt_name)
+                signing_key = read_value(client, jwt_name)
             value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()),
                              lifetime_seconds=key_lifetime_seconds(resolved))
         else:
@@ -189,7 +189,7 @@ def _put_initial(client: Any, name: str, value: str) -> bool:
     the first value, and the loser reads it back rather than signing keys with its own.
     """
     token = str(uuid.uuid5(_TOKEN_NAMESPACE, f"initial:{name}"))
-    with _no_wire_logs(), aws_errors(f"storing the generated value of secret {name}"):
+    with no_wire_logs(), aws_errors(f"storing the generated value of secret {name}"):
         try:
             client.put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)
         except ClientError as exc:
@@ -199,8 +199,9 @@ def _put_initial(client: Any, name: str, value: str) -> bool:
     return True
 
 
-def _read(client: Any, name: str) -> str:
-    with _no_wire_logs(), aws_errors(f"reading secret {name}"):
+def read_value(client: Any, name: str) -> str:
+    """The current text value of secret `name`, with botocore's body logs off."""
+    with no_wire_logs(), aws_errors(f"reading secret {name}"):
         value = client.get_secret_value(SecretId=name).get("SecretString")
     if not isinstance(value, str) or not value:
         raise EngineError(f"secret {name} holds no text value, so the API keys cannot be signed with it",
@@ -210,7 +211,7 @@ def _read(client: Any, name: str) -> str:
 
 
 @contextmanager
-def _no_wire_logs() -> Iterator[None]:
+def no_wire_logs() -> Iterator[None]:
     """Drop botocore's body-level debug records while a secret value is on the wire."""
     drop = _DropAll()
     loggers = [logging.getLogger(name) for name in _WIRE_LOGGERS]
