@@ -19,7 +19,8 @@ from engine.catalog import COMPONENT_NAMES, role_secret
 from engine.cli import main
 from engine.deploy.aws import aws_client
 from engine.deploy.database import LOGIN_ROLES, bootstrap
-from engine.deploy.rotate import READERS, plan_rotation, rotate
+from engine.deploy.rotate import READERS, confirmation, plan_rotation, rotate
+from engine.deploy.run import rotate_of_config
 from engine.deploy.secrets import bootstrap_secrets, key_lifetime_seconds
 from engine.errors import EngineError
 from engine.render import render_manifests
@@ -213,3 +214,29 @@ def test_readers_are_the_pods_that_read_each_secret(studio_cidrs: tuple[str, ...
     for rotation in plan_rotation(resolved, ()):
         assert set(rotation.readers) == read.get(rotation.secret.name, set()), rotation.secret.name
     assert set(READERS) >= {r.secret.name for r in plan_rotation(resolved, ())}
+
+
+def test_jwt_confirmation_says_what_clients_must_do() -> None:
+    text = confirmation(RESOLVED, plan_rotation(RESOLVED, ("jwt-secret",)))
+    assert "Every client must get the new anon key" in text
+    assert "aws secretsmanager get-secret-value --secret-id acme-dev/anon-key --query SecretString" in text
+    assert "acme-dev/service-role-key" in text and text.endswith("go ahead?")
+    assert "Database passwords" not in text
+
+
+def test_a_declined_rotation_changes_nothing(aws: AwsEnv) -> None:
+    for secret in RESOLVED.secrets:
+        raw().create_secret(Name=RESOLVED.secret_name(secret), Description=secret.purpose)
+    bootstrap_secrets(aws_client("secretsmanager", REGION), RESOLVED, now=lambda: NOW)
+    before = all_stages()
+    questions: list[str] = []
+
+    def decline(question: str) -> bool:
+        questions.append(question)
+        return False
+
+    with pytest.raises(EngineError, match="declined"):
+        rotate_of_config(example("dev"), ("jwt-secret", "meta-crypto-key"), dsn=None, dry_run=False, yes=False,
+                         ask=decline)
+    assert len(questions) == 1 and "new anon key" in questions[0]
+    assert all_stages() == before
