@@ -162,7 +162,8 @@ def rotate(client: Any, resolved: Resolved, rotations: tuple[Rotation, ...], *,
     staged = {r.secret.name: _stage(client, r.name, values[r.secret.name]) for r in rotations}
     if roles and set_passwords is not None:
         set_passwords({r.role: values[r.secret.name] for r in roles if r.role})
-    for rotation in rotations:
+    # Passwords the database already uses first, so a later failure cannot leave one pending.
+    for rotation in sorted(rotations, key=lambda r: r.role is None):
         _promote(client, rotation.name, staged[rotation.secret.name], database=rotation.role is not None)
     return RotationReport(rotations, dry_run=False)
 
