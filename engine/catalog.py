@@ -136,6 +136,10 @@ PEERS: tuple[Peer, ...] = (
     Peer("smtp", "internet", "the mail server in supabase.auth.smtp",
          why_broad="the SMTP server is a host name outside the VPC whose addresses the engine cannot know; "
          "every non-public range is excluded and only the configured SMTP port is open"),
+    Peer("identity-providers", "internet",
+         "sign-in providers' token endpoints, the SMS provider's API and the email template URLs",
+         why_broad="OAuth, SMS and template hosts are public names on CDNs whose addresses change; every "
+         "non-public range is excluded and only 443 is open"),
 )
 
 # Traffic that crosses the namespace boundary. DNS is not listed: every workload gets it.
@@ -150,6 +154,8 @@ PEER_EDGES: tuple[Edge, ...] = (
          when="sts_endpoint"),
     Edge("imgproxy", "s3", 443, "source images from the presigned S3 URLs storage hands it"),
     Edge("auth", "smtp", "supabase.auth.smtp.port", "sign-up, recovery and invite mail", when="smtp"),
+    Edge("auth", "identity-providers", 443, "OAuth code exchange, SMS and email templates over HTTPS",
+         when="auth_https"),
 )
 
 # Components that cannot work without another one: (component, needs, why).
@@ -208,6 +214,26 @@ SECRETS: tuple[Secret, ...] = (
     Secret("logflare-api-key", "random", 48, "Analytics (Logflare) API key", needs="analytics"),
     Secret("smtp-password", "external", 0, "password of the SMTP user in supabase.auth.smtp", needs="smtp"),
 )
+
+
+def provider_secret(provider: str) -> Secret:
+    """The OAuth client secret of a sign-in provider in supabase.auth.providers (yours to fill)."""
+    return Secret(f"auth-{provider.replace('_', '-')}-secret", "external", 0,
+                  f"OAuth client secret of the sign-in provider {provider}")
+
+
+SMS_SECRET = Secret("auth-sms-secret", "external", 0, "auth token or API secret of the SMS provider in "
+                    "supabase.auth.sms")
+
+
+def env_secret_name(name: str) -> str:
+    """Catalog name of the secret an escape-hatch env entry `{secret: name}` refers to."""
+    return "env-" + name
+
+
+def env_secret(name: str, components: tuple[str, ...]) -> Secret:
+    """A secret named by escape-hatch env entries `{secret: name}` (see engine.config.model.env)."""
+    return Secret(env_secret_name(name), "external", 0, f"env value {name}, read by {', '.join(components)}")
 
 
 def enabled(components: object) -> list[str]:

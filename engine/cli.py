@@ -268,6 +268,28 @@ def secrets_status(file: Path) -> None:
         click.echo(status.render())
 
 
+@secrets.command("rotate")
+@click.argument("file", type=FileArg)
+@click.argument("names", nargs=-1)
+@click.option("--dsn", help="libpq connection string of the database as the master user, without a password "
+              "(PGPASSWORD); needed to rotate database role passwords (db-*).")
+@click.option("--dry-run", is_flag=True, help="Print what would change; touch nothing.")
+@click.option("--yes", is_flag=True, help="Answer the confirmation (for CI).")
+def secrets_rotate(file: Path, names: tuple[str, ...], dsn: str | None, dry_run: bool, yes: bool) -> None:
+    """Give generated secrets new values (NAMEs, or every rotatable one); then `apply` rolls their pods.
+
+    The JWT secret brings the anon and service_role keys along. Database passwords are set in
+    the database before the secret changes. No value is printed.
+    """
+    from engine.deploy.run import rotate_of_config
+
+    report = rotate_of_config(file, tuple(names), dsn=dsn, dry_run=dry_run, yes=yes, ask=_ask)
+    click.echo(report.render())
+    if not report.dry_run:
+        click.echo(f"next: `supa-engine apply {file}` rolls {', '.join(report.rolls()) or 'no pods'} onto the "
+                   "new values")
+
+
 def _choose_node() -> None:
     """Point jsii at a supported Node.js before anything imports CDK Terrain."""
     from engine.node import ensure_node

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine import __version__
-from engine.catalog import BY_NAME, SECRETS, Secret, enabled
+from engine.catalog import BY_NAME, SECRETS, SMS_SECRET, Secret, enabled, env_secret, provider_secret
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
 from engine.config.model.supabase import Image
@@ -128,8 +128,7 @@ def resolve(config: Config) -> Resolved:
         zones=config.network.zone_names,
         subnets=subnet_plan(config.network.vpc_cidr, config.network.availability_zones),
         services=services,
-        secrets=tuple(s for s in SECRETS if s.needs is None or s.needs in on
-                      or (s.needs == "smtp" and config.supabase.auth.smtp is not None)),
+        secrets=secrets_of(config, on),
         bootstrap_image=image_reference(config.database.bootstrap_image, BOOTSTRAP_IMAGE),
         state=StateLocation(
             bucket=names["state_bucket"],
@@ -138,6 +137,22 @@ def resolve(config: Config) -> Resolved:
             environment=project.environment,
         ),
     )
+
+
+def secrets_of(config: Config, on: set[str]) -> tuple[Secret, ...]:
+    """The catalog's secrets for the enabled components, then those the config adds: a client secret
+    per enabled sign-in provider, the SMS provider's, and each escape-hatch `{secret: name}`."""
+    auth = config.supabase.auth
+    static = [s for s in SECRETS if s.needs is None or s.needs in on or (s.needs == "smtp" and auth.smtp is not None)]
+    if "auth" in on:
+        static += [provider_secret(name) for name, p in sorted(auth.providers.items()) if p.enabled]
+        static += [SMS_SECRET] if auth.sms is not None else []
+    readers: dict[str, list[str]] = {}
+    for name in sorted(on):
+        for value in getattr(config.supabase.components, name).env.values():
+            if not isinstance(value, str):
+                readers.setdefault(value.secret, []).append(name)
+    return (*static, *(env_secret(name, tuple(users)) for name, users in sorted(readers.items())))
 
 
 def partition_of(region: str) -> str:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from engine.catalog import COMPONENT_NAMES, REQUIRES, enabled, registry_of
 from engine.config.load import Path_
 from engine.config.model import Config
+from engine.config.model.auth import PROVIDERS, SMS_SETTINGS
 from engine.config.model.database import minutes_of_week
+from engine.config.model.env import credential_problem, owned_hint, owner
 from engine.config.model.network import EDGE_PREFIX_MAX, PRIVATE_PREFIX_MAX, subnet_prefixes
 from engine.config.model.supabase import Image
 
@@ -187,6 +189,47 @@ def _delivery(config: Config) -> Iterator[Violation]:
                         "set `mode: argocd`, or remove the block with `argocd: null`")
 
 
+def _auth(config: Config) -> Iterator[Violation]:
+    auth = config.supabase.auth
+    for name, provider in auth.providers.items():
+        facts = PROVIDERS[name]
+        if provider.url is not None and facts.url is None:
+            yield Violation(("supabase", "auth", "providers", name, "url"), f"{name} has no URL setting in GoTrue",
+                            "remove `url`; only azure, github, gitlab, keycloak and workos take one")
+        if provider.enabled and facts.url_required and provider.url is None:
+            yield Violation(("supabase", "auth", "providers", name), f"{name} needs its URL",
+                            f"add `url:` with the {facts.url}")
+    sms = auth.sms
+    if sms is not None:
+        needed = tuple(SMS_SETTINGS[sms.provider])
+        for field in ("account_sid", "message_service_sid", "sender"):
+            given = getattr(sms, field) is not None
+            if field in needed and not given:
+                yield Violation(("supabase", "auth", "sms"), f"SMS provider {sms.provider} needs `{field}`",
+                                f"add `{field}:` (its secret goes into Secrets Manager, not here)")
+            elif given and field not in needed:
+                yield Violation(("supabase", "auth", "sms", field), f"SMS provider {sms.provider} has no `{field}`",
+                                f"remove it; {sms.provider} takes {', '.join(needed)}")
+    templates = auth.email_templates.model_dump(exclude_none=True)
+    if templates and auth.smtp is None:
+        yield Violation(("supabase", "auth", "email_templates"), "email templates have no effect without a mail "
+                        "server", "add supabase.auth.smtp, or remove the templates")
+
+
+def _component_env(config: Config) -> Iterator[Violation]:
+    for component in COMPONENT_NAMES:
+        for name, value in getattr(config.supabase.components, component).env.items():
+            path: Path_ = ("supabase", "components", component, "env", name)
+            owned, key = owner(component, name)
+            if owned:
+                yield Violation(path, f"{name} is set by the engine for {component}", owned_hint(key))
+            elif isinstance(value, str):
+                problem = credential_problem(name, value)
+                if problem:
+                    yield Violation(path, problem, f"store it in Secrets Manager and write `{name}: {{secret: "
+                                    f"<name>}}`; `apply` creates the container <prefix>/env-<name> for it")
+
+
 def _production(config: Config) -> Iterator[Violation]:
     if config.project.tier != "production":
         return
@@ -242,6 +285,10 @@ def _production(config: Config) -> Iterator[Violation]:
         if url.startswith("http://"):
             yield Violation(("supabase", "redirect_urls", index), f"{why} allows only https redirect URLs",
                             "remove the localhost URL from the production overlay")
+    if not config.supabase.auth.sessions.refresh_token_rotation:
+        yield Violation(("supabase", "auth", "sessions", "refresh_token_rotation"),
+                        f"{why} rotates refresh tokens (a stolen one is then detected on reuse)",
+                        "set `refresh_token_rotation: true`")
 
 
 RULES: tuple[ConfigRule, ...] = (
@@ -255,5 +302,7 @@ RULES: tuple[ConfigRule, ...] = (
     _components,
     _scaling,
     _delivery,
+    _auth,
+    _component_env,
     _production,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.config import Loaded
 from engine.config.load import Path_, reads_back_as_string
+from engine.config.model.auth import callback_url
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./@+$][A-Za-z0-9_./:@+$=-]*")
 
@@ -25,6 +26,10 @@ def render_config(loaded: Loaded, *, origin: bool = False) -> str:
         origins = {path: f"{loc.file}:{loc.line}" for path, loc in merged.origins.items()}
         origins.update(dict.fromkeys(merged.derived, f"named after {merged.entry}"))
     _emit(data, (), 0, lines, origins)
+    supabase = loaded.config.supabase
+    if supabase.auth.providers:
+        # Derived, not configurable: a comment, so the output still loads back to the same config.
+        lines.append(f"# sign-in callback URL (register it with each provider): {callback_url(supabase.domain)}")
     return "\n".join(lines) + "\n"
 
 

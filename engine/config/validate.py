@@ -64,7 +64,11 @@ def _problem(merged: Merged, error: ErrorDetails) -> Problem:
         message = "required key is missing"
         hint = f"add `{path[-1]}` here" + _example(path)
     elif kind == "literal_error":
-        choices = [str(choice) for choice in get_args(_type_at(path))]
+        expected = _type_at(path)
+        if error["loc"][-1] == "[key]":  # a mapping key outside its Literal (say, an unknown provider)
+            mapping = _type_at(path[:-1])
+            expected = _unwrap(get_args(mapping)[0]) if get_origin(mapping) is dict else None
+        choices = [str(choice) for choice in get_args(expected)]
         message = f"{value!r} is not one of: {', '.join(choices)}"
         hint = _suggest(str(value), choices)
     else:

@@ -41,12 +41,19 @@ class Replicas(_Strict):
     cpuTargetPercent: int = Field(ge=10, le=95, description="Average CPU utilisation target.")
 
 
+class EnvVar(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable name.")
+    value: str | None = Field(description="A literal value (never a credential: the config refuses those).")
+    secret: str | None = Field(pattern=_SECRET_KEY, description="Or the catalog secret (`secrets.items`) to read.")
+
+
 class Component(_Strict):
     enabled: bool = Field(description="Render this component.")
     image: str = Field(pattern=_IMAGE, description="Pinned image: repository:tag[@sha256:digest].")
     port: int = Field(ge=1, le=65535, description="Container and Service port.")
     resources: Resources
     replicas: Replicas
+    env: list[EnvVar] = Field(description="Extra environment (supabase.components.<name>.env), after the chart's.")
 
 
 if TYPE_CHECKING:
@@ -151,11 +158,57 @@ class Smtp(_Strict):
     senderName: str = Field(min_length=1)
 
 
+class AuthProvider(_Strict):
+    envName: str = Field(pattern=r"^[A-Z0-9_]+$", description="GoTrue's name: GOTRUE_EXTERNAL_<envName>_*.")
+    clientId: str = Field(min_length=1, description="OAuth client ID (public).")
+    url: str = Field(description="Provider or tenant URL; empty for the provider's default.")
+    secret: str = Field(pattern=_SECRET_KEY, description="Catalog secret holding the client secret.")
+
+
+class Mfa(_Strict):
+    totp: bool = Field(description="TOTP enrolment and verification.")
+    maxEnrolledFactors: int = Field(ge=1, le=100)
+
+
+class RateLimits(_Strict):
+    emailSent: int = Field(ge=1, description="Per hour.")
+    smsSent: int = Field(ge=1, description="Per hour.")
+    verify: int = Field(ge=1, description="Per 5 minutes.")
+    tokenRefresh: int = Field(ge=1, description="Per 5 minutes.")
+    otp: int = Field(ge=1, description="Per 5 minutes.")
+    anonymousUsers: int = Field(ge=1, description="Per hour.")
+
+
+class Sessions(_Strict):
+    timebox: str = Field(pattern=r"^([0-9]+s)?$", description="Go duration; empty: sessions never time out.")
+    inactivityTimeout: str = Field(pattern=r"^([0-9]+s)?$", description="Go duration; empty: none.")
+    refreshTokenRotation: bool
+    refreshTokenReuseInterval: int = Field(ge=0, description="Seconds.")
+
+
+class Sms(_Strict):
+    provider: Literal["twilio", "twilio_verify", "messagebird", "textlocal"]
+    settings: dict[str, str] = Field(description="GOTRUE_SMS_<PROVIDER>_<key> literals (identifiers, never secrets).")
+    secretSetting: str = Field(pattern=r"^[A-Z_]+$", description="GOTRUE_SMS_<PROVIDER>_<this> reads the secret.")
+    secret: str = Field(pattern=_SECRET_KEY, description="Catalog secret of the provider's token or key.")
+    otpLength: int = Field(ge=6, le=10)
+    otpExpirySeconds: int = Field(ge=30, le=3600)
+
+
 class Auth(_Strict):
     signupEnabled: bool
     emailAutoconfirm: bool
     jwtExpirySeconds: int = Field(ge=300, le=604800)
     smtp: Smtp | None = Field(description="Mail server; null disables email sending.")
+    callbackUrl: str = Field(pattern=r"^https://", description="Where providers send users back to.")
+    providers: list[AuthProvider] = Field(description="Enabled external sign-in providers.")
+    mfa: Mfa
+    emailTemplates: dict[str, str] = Field(description="GOTRUE_MAILER_TEMPLATES_<key> -> https URL.",
+                                           json_schema_extra={"propertyNames": {"pattern": "^[A-Z_]+$"}})
+    rateLimits: RateLimits
+    sessions: Sessions
+    anonymousUsers: bool
+    sms: Sms | None = Field(description="Phone sign-in; null: off.")
 
 
 class NetworkPolicy(_Strict):

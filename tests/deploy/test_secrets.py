@@ -17,9 +17,9 @@ import pytest
 
 from engine.deploy.aws import aws_client
 from engine.deploy.secrets import (
-    JWT_LIFETIME_SECONDS,
     SecretsReport,
     bootstrap_secrets,
+    key_lifetime_seconds,
     random_text,
     secrets_status,
     sign_jwt,
@@ -97,7 +97,8 @@ def test_generated_api_keys_verify_with_the_generated_jwt_secret(aws: AwsEnv) ->
     for short, role in (("anon-key", "anon"), ("service-role-key", "service_role")):
         claims = jwt.decode(value(short), key, algorithms=["HS256"], issuer="supabase",
                             options={"require": ["exp", "iat", "iss", "role"]})
-        assert claims == {"role": role, "iss": "supabase", "iat": NOW, "exp": NOW + JWT_LIFETIME_SECONDS}
+        assert claims == {"role": role, "iss": "supabase", "iat": NOW, "exp": NOW + key_lifetime_seconds(RESOLVED)}
+        assert key_lifetime_seconds(RESOLVED) == 730 * 24 * 3600  # the default: two years
         assert jwt.get_unverified_header(value(short))["alg"] == "HS256"
         with pytest.raises(jwt.InvalidSignatureError):
             jwt.decode(value(short), key + "x", algorithms=["HS256"])
@@ -226,7 +227,9 @@ def test_status_reports_names_and_states_without_reading_values(aws: AwsEnv) -> 
 
     assert after == {**dict.fromkeys(GENERATED, "set"), "meta-crypto-key": "missing container",
                      "smtp-password": "needs value"}
-    assert set(calls) == {"describe_secret"}
+    assert set(calls) == {"describe_secret", "list_secret_version_ids"}  # metadata only
+    anon = next(s for s in secrets_status(client, RESOLVED) if s.name == name("anon-key"))
+    assert anon.hint is not None and "expires about" in anon.hint and "secrets rotate FILE anon-key" in anon.hint
 
 
 def test_no_secret_value_reaches_reports_output_or_logs(
@@ -280,6 +283,6 @@ def test_random_text_refuses_nonpositive_length() -> None:
 
 
 def test_sign_jwt_claims() -> None:
-    token = sign_jwt("anon", "k" * 64, issued_at=100)
+    token = sign_jwt("anon", "k" * 64, issued_at=100, lifetime_seconds=3600)
     claims = jwt.decode(token, "k" * 64, algorithms=["HS256"], options={"verify_exp": False})
-    assert claims == {"role": "anon", "iss": "supabase", "iat": 100, "exp": 100 + 10 * 365 * 24 * 3600}
+    assert claims == {"role": "anon", "iss": "supabase", "iat": 100, "exp": 100 + 3600}

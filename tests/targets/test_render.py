@@ -18,6 +18,7 @@ from engine.catalog import BY_NAME, COMPONENT_NAMES, DATABASE_LOGIN_ROLES, role_
 from engine.checks import Finding
 from engine.checks.checkov import scan_manifests
 from engine.checks.kubernetes import check_manifests
+from engine.config.model.env import credential_problem
 from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.render import RenderError, lint_chart, render_chart, render_manifests
@@ -149,6 +150,18 @@ def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     assert schema_problems(objects, config.cluster.kubernetes_version) == []
     assert invariants(resolved, objects) == []
+    # Every secret a pod reads (the chart's, providers', escape-hatch references) is synced from its container.
+    synced = {o["spec"]["target"]["name"] for o in objects if o["kind"] == "ExternalSecret"}
+    read = {e["valueFrom"]["secretKeyRef"]["name"] for o in objects if o["kind"] == "Deployment"
+            for c in o["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert read <= synced
+    # No literal anywhere in a pod looks like a credential, by name or shape (the chart's own and the config's).
+    literals = [(e["name"], str(e["value"])) for o in objects if o["kind"] in ("Deployment", "Job")
+                for c in [*o["spec"]["template"]["spec"]["containers"],
+                          *o["spec"]["template"]["spec"].get("initContainers", [])]
+                for e in c.get("env", []) if "value" in e]
+    assert [(n, credential_problem(n, v)) for n, v in literals if credential_problem(n, v)] == []
 
 
 def test_chart_database_roles_match_the_catalog() -> None:

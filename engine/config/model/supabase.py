@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from engine.catalog import BY_NAME
+from engine.config.model.auth import EmailTemplates, Mfa, Provider, ProviderName, RateLimits, Sessions, Sms
 from engine.config.model.base import (
     HTTPS_PATTERN,
     Email,
@@ -20,6 +21,7 @@ from engine.config.model.base import (
     Unique,
     invalid,
 )
+from engine.config.model.env import EnvLiteral, EnvName, SecretRef
 
 ImageRepository = Annotated[str, Pattern(
     r"([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*",
@@ -84,6 +86,11 @@ class ComponentSettings(Section):
         None, description="Override the pinned image (must come from `security.image_registries`).",
         examples=[{"repository": "public.ecr.aws/supabase/gotrue", "tag": "v2.180.0"}],
     )
+    env: dict[EnvName, EnvLiteral | SecretRef] = Field(
+        {}, description="Extra environment variables: a literal, or `{secret: name}` for a Secrets Manager secret "
+        "(`<prefix>/env-<name>`, filled by you). Names the engine sets and credential-like literals are refused.",
+        examples=[{"LOG_LEVEL": "debug", "SENTRY_DSN": {"secret": "sentry-dsn"}}],
+    )
 
 
 def _component(name: str) -> ComponentSettings:
@@ -127,6 +134,22 @@ class Auth(Section):
         None, description="Mail server for confirmations and magic links.",
         examples=[{"host": "email-smtp.eu-west-1.amazonaws.com", "user": "mailer", "sender": "no-reply@example.com"}],
     )
+    providers: dict[ProviderName, Provider] = Field(
+        {}, description="External sign-in providers by GoTrue's name. Register the callback URL "
+        "`https://<domain>/auth/v1/callback` (printed by `show`) with each.",
+        examples=[{"github": {"client_id": "Iv1.0123456789abcdef"}}],
+    )
+    mfa: Mfa = Field(Mfa(), description="Multi-factor authentication.")
+    email_templates: EmailTemplates = Field(EmailTemplates(), description="Own email bodies, fetched from URLs.")
+    rate_limits: RateLimits = Field(RateLimits(), description="Per-IP rate limits.")
+    sessions: Sessions = Field(Sessions(), description="Session lifetime and refresh token rotation.")
+    anonymous_sign_ins: bool = Field(False, description="Allow anonymous sign-ins.", examples=[False])
+    sms: Sms | None = Field(None, description="Phone sign-in through an SMS provider.",
+                            examples=[{"provider": "twilio", "account_sid": "AC0123456789abcdef0123456789abcdef",
+                                       "message_service_sid": "MG0123456789abcdef0123456789abcdef"}])
+    api_key_lifetime_days: int = Field(
+        730, ge=30, le=3650, description="Validity of the anon and service_role keys that `apply` and "
+        "`secrets rotate` sign; rotate before they expire.", examples=[730])
 
 
 class Supabase(Section):
