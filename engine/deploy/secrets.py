@@ -202,3 +202,19 @@ def _no_wire_logs() -> Iterator[None]:
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
+
+
+def read_secret(client: Any, name: str) -> str:
+    """The current text value of secret ``name``, for callers that must use it (never print it)."""
+    with _no_wire_logs(), aws_errors(f"reading secret {name}"):
+        try:
+            value = client.get_secret_value(SecretId=name).get("SecretString")
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                raise EngineError(f"secret {name} is missing or has no value",
+                                  hint="run `supa-engine apply` (it creates and fills the API keys); "
+                                  "`supa-engine secrets status` lists them") from None
+            raise
+    if not isinstance(value, str) or not value:
+        raise EngineError(f"secret {name} holds no text value", hint="`supa-engine secrets status` lists the secrets")
+    return value
