@@ -171,10 +171,12 @@ def _deploy_command(action: Action, summary: str) -> None:
                 confirm_name: str | None, run_verify: bool, fmt: str) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
+        from engine.deploy.verify import VerifyOptions
 
         if run_verify and action != "apply":
             raise EngineError(f"--verify is an option of apply, not of {action}")
-        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name, verify=run_verify)
+        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name,
+                                verify=VerifyOptions() if run_verify else None)
         _choose_node()
         report = deploy(file, options, ask=_ask, progress=_progress)
         if fmt == "json":

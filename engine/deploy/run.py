@@ -33,7 +33,7 @@ class DeployOptions:
     yes: bool = False
     dry_run: bool = False
     confirm: str | None = None  # the environment name, required to destroy production
-    verify: bool = False  # apply only: run `supa-engine verify` after a successful apply
+    verify: VerifyOptions | None = None  # apply only: run `supa-engine verify` after a successful apply
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ def deploy(
 
     run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack)
     checked = None
-    if options.verify and options.action == "apply" and not run.declined:
-        checked = verify(resolved, VerifyOptions(), progress=progress)
+    if options.verify is not None and options.action == "apply" and not run.declined:
+        checked = verify(resolved, options.verify, progress=progress)
     return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run, checked)
 
 

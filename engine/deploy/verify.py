@@ -156,11 +156,14 @@ def run_check(ctx: Context, name: str, check: Callable[[Context], str], timeout:
         detail, status = str(exc), "skip"
     except EngineError as exc:  # AWS refused a look-up the check needed
         detail, status = exc.message, "fail"
+    elapsed = time.monotonic() - started
+    if status == "fail" and elapsed >= timeout and not detail.startswith("timed out"):
+        detail = f"timed out after {timeout:g}s: {detail}"
     if ctx.waits:
         detail += f" ({'; '.join(ctx.waits)})"
     for secret in (ctx.anon_key, ctx.service_key, *ctx.redact):
         detail = detail.replace(secret, "[redacted]")
-    return CheckResult(name, status, detail, time.monotonic() - started)
+    return CheckResult(name, status, detail, elapsed)
 
 
 def database_endpoint(resolved: Resolved) -> DatabaseEndpoint:

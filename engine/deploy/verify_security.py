@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import warnings
 from datetime import UTC, datetime
 
 from engine.deploy.verify_checks import Context
@@ -85,8 +86,10 @@ def tls_legacy_refused(ctx: Context) -> str:
     context.verify_mode = ssl.CERT_NONE  # the version is the question here, not the certificate
     try:
         context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this client offer what old clients offer
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():  # deprecated versions are the point of this probe
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
     except (ssl.SSLError, ValueError) as exc:
         raise CheckSkipped(f"this machine's OpenSSL cannot offer TLS 1.1: {exc}") from None
     try:
