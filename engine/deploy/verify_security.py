@@ -11,6 +11,7 @@ import socket
 import ssl
 import warnings
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from engine.deploy.verify_checks import Context
 from engine.deploy.verify_http import CheckFailed, CheckSkipped, plain_http, tls_handshake
@@ -59,11 +60,13 @@ def plain_http_closed(ctx: Context) -> str:
     if response is None:
         return f"nothing accepts plain HTTP on {host}:{port}"
     location = response.headers.get("location", "")
-    if response.status in (301, 302, 307, 308) and location.startswith(f"https://{ctx.target.url.netloc}/"):
+    if response.status not in (301, 302, 307, 308):
+        raise CheckFailed(f"plain HTTP is served: HTTP {response.status}")
+    # The ALB writes the port out (https://host:443/path); any spelling of the same origin will do.
+    to = urlsplit(location)
+    if to.scheme == "https" and to.hostname == ctx.target.host and (to.port or 443) == ctx.target.port:
         return f"plain HTTP redirects to https (HTTP {response.status})"
-    if response.status in (301, 302, 307, 308):
-        raise CheckFailed(f"plain HTTP redirects elsewhere than https://{ctx.target.url.netloc}: {location!r}")
-    raise CheckFailed(f"plain HTTP is served: HTTP {response.status}")
+    raise CheckFailed(f"plain HTTP redirects elsewhere than https://{ctx.target.url.netloc}: {location!r}")
 
 
 def tls_certificate(ctx: Context) -> str:

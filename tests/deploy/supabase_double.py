@@ -420,7 +420,13 @@ class _Redirect(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        if self.server.serve:
+        if self.server.mode == "redirect-elsewhere":
+            self.send_response(301)
+            self.send_header("Location", f"http://localhost:1{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.server.mode == "serve":
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -435,9 +441,9 @@ class _Redirect(BaseHTTPRequestHandler):
 class _PlainServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, https: str, serve: bool) -> None:
+    def __init__(self, https: str, mode: str) -> None:
         super().__init__(("127.0.0.1", 0), _Redirect)
-        self.https, self.serve = https, serve
+        self.https, self.mode = https, mode
 
 
 @dataclass
@@ -471,7 +477,8 @@ class SupabaseDouble:
 
 def start_double(pki: Pki, anon_key: str, service_key: str, *, faults: dict[str, str] | None = None,
                  legacy_tls: bool = False, plain: str = "redirect") -> SupabaseDouble:
-    """Start the double; ``plain`` is "redirect", "serve" or "closed"; ``legacy_tls`` accepts TLS 1.0/1.1."""
+    """Start the double; ``plain`` is "redirect", "redirect-elsewhere", "serve" or "closed";
+    ``legacy_tls`` accepts TLS 1.0/1.1."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(pki.cert_file, pki.key_file)
     if legacy_tls:
@@ -486,6 +493,6 @@ def start_double(pki: Pki, anon_key: str, service_key: str, *, faults: dict[str,
     threading.Thread(target=https.serve_forever, args=(0.05,), daemon=True).start()
     plain_server = None
     if plain != "closed":
-        plain_server = _PlainServer(f"https://localhost:{https.server_address[1]}", plain == "serve")
+        plain_server = _PlainServer(f"https://localhost:{https.server_address[1]}", plain)
         threading.Thread(target=plain_server.serve_forever, args=(0.05,), daemon=True).start()
     return SupabaseDouble(state, pki, https, plain_server)

@@ -166,6 +166,11 @@ def test_double_plain_http_served_fails(start: Start) -> None:
     assert "plain HTTP is served: HTTP 200" in only_failure(report, "plain-http-closed")
 
 
+def test_double_plain_http_redirect_elsewhere_fails(start: Start) -> None:
+    report = run_verify(start(plain="redirect-elsewhere"), only=("plain-http-closed",))
+    assert "redirects elsewhere" in only_failure(report, "plain-http-closed")
+
+
 def test_double_plain_http_closed_passes(start: Start) -> None:
     report = run_verify(start(plain="closed"), only=("plain-http-closed",))
     assert outcome(report) == {"plain-http-closed": "pass"}
