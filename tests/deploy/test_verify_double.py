@@ -110,13 +110,26 @@ def test_double_every_check_passes(start: Start, keys: tuple[str, str], rds: Non
     assert all(key not in report.render() for key in keys)
 
 
-def test_double_signup_is_used_when_autoconfirm_is_on_and_the_admin_api_otherwise(start: Start) -> None:
-    double = start(faults={"auth-users": "lost"})
-    # dev.yaml: autoconfirm on and signup on, so auth-users signs up; storage always uses the admin API
-    report = run_verify(double, only=("auth-users",))
-    assert "not in the admin API's user list" in only_failure(report, "auth-users")
-    base = resolve(load_config(ROOT / "environments" / "prod.yaml").config)
-    assert not base.config.supabase.auth.email_autoconfirm
+def copy_keys(resolved: Resolved) -> None:
+    """The dev keys stored under another environment's secret names too."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    for name in ("anon-key", "service-role-key"):
+        value = client.get_secret_value(SecretId=RESOLVED.names["secret_prefix"] + name)["SecretString"]
+        client.create_secret(Name=resolved.names["secret_prefix"] + name, SecretString=value)
+
+
+def test_double_signup_when_autoconfirm_is_on_the_admin_api_otherwise(start: Start) -> None:
+    double = start()
+    assert "signed up, listed" in run_verify(double, only=("auth-users",)).results[0].detail  # dev: autoconfirm
+    prod = resolve(load_config(ROOT / "environments" / "prod.yaml").config)
+    assert not prod.config.supabase.auth.email_autoconfirm
+    copy_keys(prod)
+    before = double.state.counts.get("auth-admin-anon", 0)
+    report = run_verify(double, resolved=prod, only=("auth-users",))
+    assert "created through the admin API, listed" in report.results[0].detail
+    assert double.state.counts.get("auth-admin-anon", 0) == before  # no anon call on an admin route
+    double.state.faults["auth-users"] = "lost"
+    assert "not in the admin API's user list" in only_failure(run_verify(double, only=("auth-users",)), "auth-users")
 
 
 # --- each check can fail ---------------------------------------------------------------------------
@@ -243,15 +256,18 @@ def test_double_only_and_skip_select_checks(start: Start) -> None:
         run_verify(double, only=("rest-rot",))
 
 
-def test_double_disabled_components_and_open_studio_are_skipped(start: Start) -> None:
-    base = resolve(load_config(ROOT / "supabase.yaml").config)  # functions off
-    client = boto3.client("secretsmanager", region_name=REGION)
-    for name in ("anon-key", "service-role-key"):
-        value = client.get_secret_value(SecretId=RESOLVED.names["secret_prefix"] + name)["SecretString"]
-        client.create_secret(Name=base.names["secret_prefix"] + name, SecretString=value)
+def test_double_disabled_components_and_open_studio_are_skipped(start: Start, tmp_path: Path) -> None:
+    base = resolve(load_config(ROOT / "supabase.yaml").config)  # functions off, Studio private
+    copy_keys(base)
     report = run_verify(start(), resolved=base, only=("functions", "studio-closed"))
     assert outcome(report) == {"functions": "skip", "studio-closed": "pass"}
     assert report.summary() == "1 passed, 0 failed, 1 skipped" and report.ok
+    open_studio = tmp_path / "studio.yaml"
+    open_studio.write_text(f"extends: {DEV}\nproject:\n  environment: dev\n"
+                           "security:\n  studio:\n    allowed_cidrs: [203.0.113.0/24]\n")
+    report = run_verify(start(faults={"studio": "open"}), resolved=resolve(load_config(open_studio).config),
+                        only=("studio-closed",))
+    assert outcome(report) == {"studio-closed": "skip"} and "203.0.113.0/24" in report.results[0].detail
 
 
 # --- the command line ------------------------------------------------------------------------------
