@@ -147,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "500":
             self.send(500, {"message": "An unexpected error occurred"})
         elif kind == "hang":
-            self.state.stop.wait(5)
+            self.state.stop.wait(30)  # until the double stops: the client gives up first
             self.send(status, good)
         elif kind == "wrong-body":
             self.send(status, b"<html>it works</html>", {"Content-Type": "text/html"})

@@ -74,7 +74,7 @@ def start(pki: Pki, keys: tuple[str, str]) -> Iterator[Start]:
 
 def options(double: SupabaseDouble, **kwargs: object) -> VerifyOptions:
     settings: dict[str, object] = {"url": double.url, "http_url": double.http_url,
-                                   "ca_bundle": str(double.pki.ca_file), "timeout": 5.0}
+                                   "ca_bundle": str(double.pki.ca_file), "timeout": 30.0}
     settings.update(kwargs)
     return VerifyOptions(**settings)  # type: ignore[arg-type]
 
@@ -163,7 +163,9 @@ FAULTS = [
 @pytest.mark.parametrize(("check", "faults", "reason"), FAULTS,
                          ids=[f"{c}-{next(iter(f.values()))}" for c, f, _ in FAULTS])
 def test_double_fault_fails_its_check(start: Start, check: str, faults: dict[str, str], reason: str) -> None:
-    report = run_verify(start(faults=faults), timeout=1.5, only=(check,))
+    # Generous timeouts (the CPU may be shared), short only where the fault is a silence.
+    silent = {"hang", "no-echo"} & set(faults.values())
+    report = run_verify(start(faults=faults), timeout=3.0 if silent else 30.0, only=(check,))
     assert reason in only_failure(report, check)
     assert report.summary() == "0 passed, 1 failed"
 
