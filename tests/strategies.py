@@ -13,13 +13,11 @@ from hypothesis import strategies as st
 
 from engine.catalog import COMPONENT_NAMES, REQUIRES
 from engine.config.model.cluster import KUBERNETES_VERSIONS
-from engine.config.model.network import LOG_RETENTION_DAYS
+from engine.config.model.network import INTERFACE_ENDPOINTS, LOG_RETENTION_DAYS
 from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX
 
 ACCOUNT = "123456789012"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
-ENDPOINTS = ("autoscaling", "ec2", "ecr.api", "ecr.dkr", "eks", "eks-auth", "elasticloadbalancing", "kms",
-             "logs", "monitoring", "secretsmanager", "sns", "ssm", "sts")
 PRIVATE = [ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 SERVICE_CIDRS = ("172.20.0.0/16", "10.100.0.0/16", "192.168.0.0/16")
 OPERATOR_BLOCKS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "100.24.0.0/16", "52.94.0.0/20")
@@ -117,7 +115,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
              draw(st.booleans()))
     optional(network, "flow_log_retention_days", draw(st.sampled_from(LOG_RETENTION_DAYS)), draw(st.booleans()))
     optional(network, "interface_endpoints",
-             draw(st.lists(st.sampled_from(ENDPOINTS), unique=True, max_size=6)), draw(st.booleans()))
+             draw(st.lists(st.sampled_from(INTERFACE_ENDPOINTS), unique=True, max_size=6)), draw(st.booleans()))
 
     service = next(c for c in SERVICE_CIDRS if not ipaddress.IPv4Network(c).overlaps(ipaddress.IPv4Network(vpc)))
     groups = draw(st.lists(dns_label(2, 12), min_size=1, max_size=3, unique=True))
@@ -184,8 +182,18 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     tree: dict[str, Any] = {"project": project, "network": network, "cluster": cluster, "database": database,
                             "storage": storage, "security": security, "supabase": supabase,
                             "autoscaling": autoscaling, "delivery": delivery}
-    optional(tree, "observability", {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
-                                     "container_insights": draw(st.booleans()),
-                                     "alarm_endpoints": ["ops@example.com"]}, draw(st.booleans()))
+    observability: dict[str, Any] = {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
+                                     "container_insights": production or draw(st.booleans()),
+                                     "alarm_endpoints": ["ops@example.com"]}
+    optional(observability, "alarms", {
+        "api_5xx_percent": draw(st.sampled_from([1.0, 2.5, 5.0, 10.0])),
+        "target_latency_seconds": draw(st.sampled_from([0.5, 1.0, 2.0])),
+        "pod_restarts": draw(st.integers(1, 10)),
+        "pod_not_ready_minutes": draw(st.sampled_from([5, 15, 30])),
+        "database_free_storage_percent": draw(st.integers(10, 30)),
+        "waf_blocked_requests": draw(st.integers(100, 5000)),
+    }, draw(st.booleans()))
+    # Production sends alarms somewhere (a rule), so it always has the section.
+    optional(tree, "observability", observability, production or draw(st.booleans()))
     optional(tree, "state", {"key_prefix": "platform/" + draw(dns_label(2, 10))}, draw(st.booleans()))
     return tree

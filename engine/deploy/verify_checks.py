@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, quote
 from engine.deploy.verify_http import CheckFailed, CheckSkipped, Deadline, Response, Target, phoenix_broadcast
 
 T = TypeVar("T")
-FIXTURE_TABLE = "supa_engine_verify"  # created by engine/deploy/sql/0005_verify_fixture.sql
+FIXTURE_TABLE = "supa_engine_verify"  # created by engine/deploy/sql/0009_verify_fixture.sql
 RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0)  # then 8 s until the check's deadline
 
 
@@ -129,7 +129,7 @@ def rest_crud(ctx: Context) -> str:
         return None if response.status == 404 and b"PGRST205" in response.body else response
 
     created = expect(ctx.eventually("PostgREST's schema cache to list the fixture table", insert), 201,
-                     doing=f"POST {path} (is 0005_verify_fixture.sql applied?)").json()
+                     doing=f"POST {path} (is 0009_verify_fixture.sql applied?)").json()
     row_id = _single_row(created, "note", first, "insert")["id"]
     where = f"{path}?id=eq.{row_id}"
     deleted = False

@@ -1,4 +1,4 @@
-"""The REST fixture of `supa-engine verify` (0005_verify_fixture.sql) on a real PostgreSQL 15.
+"""The REST fixture of `supa-engine verify` (0009_verify_fixture.sql) on a real PostgreSQL 15.
 
 PostgREST logs in as authenticator and switches to the JWT's role, so the tests do the same:
 service_role may create, read, update and delete rows; anon and authenticated may do nothing;
@@ -13,10 +13,12 @@ import psycopg
 import pytest
 
 from engine.deploy.database import bootstrap
-from tests.deploy.conftest import FreshDatabase
+from engine.deploy.migrations import load_migrations
+from tests.deploy.conftest import FreshDatabase, emulate_rds_event_triggers
 
 pytestmark = pytest.mark.slow
 TABLE = "public.supa_engine_verify"
+FIXTURE = "0009_verify_fixture.sql"
 
 
 def as_role(db: FreshDatabase, role: str) -> psycopg.Connection[Any]:
@@ -51,10 +53,25 @@ def test_the_api_roles_are_refused(database: FreshDatabase, role: str, statement
 
 
 def test_the_migration_tells_postgrest_to_reload_its_schema_cache(database: FreshDatabase) -> None:
-    # PostgREST listens on channel `pgrst` as authenticator; so does this connection.
+    # Everything before the fixture first; then PostgREST's channel, `pgrst`, hears only its migration.
+    before = tuple(m for m in load_migrations() if m.name != FIXTURE)
+    bootstrap(database.master_dsn, database.passwords, migrations=before)
     with psycopg.connect(database.master_dsn, autocommit=True) as listener:
         listener.execute("LISTEN pgrst")
         report = bootstrap(database.master_dsn, database.passwords)
-        assert "0005_verify_fixture.sql" in report.applied
+        assert report.applied == (FIXTURE,)
         payloads = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
     assert payloads == ["reload schema"]
+
+
+def test_with_rds_event_triggers_the_api_roles_are_still_refused(database: FreshDatabase) -> None:
+    # Where the master may create event triggers, they add their own service_role policy on RLS.
+    before = tuple(m for m in load_migrations() if m.name != FIXTURE)
+    bootstrap(database.master_dsn, database.passwords, migrations=before)
+    emulate_rds_event_triggers(database)
+    bootstrap(database.master_dsn, database.passwords)
+    with as_role(database, "anon") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(f"SELECT * FROM {TABLE}".encode())
+    with as_role(database, "service_role") as conn:
+        conn.execute(f"INSERT INTO {TABLE} (note) VALUES ('x')".encode())
+        assert conn.execute(f"DELETE FROM {TABLE} RETURNING note".encode()).fetchall() == [("x",)]

@@ -1,4 +1,4 @@
--- 0005_verify_fixture: the table `supa-engine verify` writes, reads, updates and deletes a row
+-- 0009_verify_fixture: the table `supa-engine verify` writes, reads, updates and deletes a row
 -- in through the REST API, so the check needs no SQL route into the database.
 --
 -- Reachable by service_role only: no grant to anon or authenticated, and row level security on
