@@ -228,13 +228,19 @@ def _deploy_command(action: Action, summary: str) -> None:
     @click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
                   help="Required in production to destroy it, upgrade its PostgreSQL major version or "
                   "replace its database with a restore: the environment's name.")
+    @click.option("--verify", "run_verify", is_flag=True, hidden=action != "apply",
+                  help="After a successful apply, run `supa-engine verify` and report it (exit 1 if a check fails).")
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
-                confirm_name: str | None, fmt: str) -> None:
+                confirm_name: str | None, run_verify: bool, fmt: str) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
+        from engine.deploy.verify import VerifyOptions
 
-        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
+        if run_verify and action != "apply":
+            raise EngineError(f"--verify is an option of apply, not of {action}")
+        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name,
+                                verify=VerifyOptions() if run_verify else None)
         _choose_node()
         report = deploy(file, options, ask=_ask, progress=_progress)
         if fmt == "json":
@@ -244,8 +250,12 @@ def _deploy_command(action: Action, summary: str) -> None:
         else:
             for outcome in report.run.stacks:
                 click.echo(f"{outcome.stack:<10} {outcome.status}")
+            if report.verify is not None:
+                click.echo(f"verify {report.verify.url}:\n{report.verify.render()}")
         if report.run is not None and report.run.declined:
             raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
+        if report.verify is not None and not report.verify.ok:
+            raise _Quiet(None)
 
 
 _deploy_command("plan", "Synthesize, then show what Terraform would change in each stack.")
@@ -288,6 +298,36 @@ def secrets_rotate(file: Path, names: tuple[str, ...], dsn: str | None, dry_run:
     if not report.dry_run:
         click.echo(f"next: `supa-engine apply {file}` rolls {', '.join(report.rolls()) or 'no pods'} onto the "
                    "new values")
+
+
+@cli.command()
+@click.argument("file", type=FileArg)
+@click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
+@click.option("--skip", multiple=True, metavar="CHECK", help="Leave out this check (repeatable).")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds each check may take, retries included.")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True),
+              help="PEM file of the CA(s) to trust instead of the system's (a private CA).")
+@click.option("--url", help="Public base URL to check (default: https://<supabase.domain>).")
+@click.option("--http-url", help="Plain-HTTP address that must refuse or redirect (default: http://<host of --url>).")
+@FORMAT
+def verify(*, file: Path, only: Sequence[str], skip: Sequence[str], timeout: float, ca_bundle: str | None,
+           url: str | None, http_url: str | None, fmt: str) -> None:
+    """Check a deployed environment: each service works, and what must be closed is closed.
+
+    Reads the public URL from FILE and the API keys from Secrets Manager (never printed).
+    Prints one line per check and `N passed, M failed`; exit 1 if any check fails.
+    """
+    from engine.deploy.verify import VerifyOptions, verify_config
+
+    options = VerifyOptions(tuple(only), tuple(skip), timeout, ca_bundle, url, http_url)
+    report = verify_config(file, options, progress=click.echo if fmt == "text" else lambda _: None)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(report.summary())
+    if not report.ok:
+        raise _Quiet(None)
 
 
 def _choose_node() -> None:

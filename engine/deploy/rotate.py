@@ -19,7 +19,7 @@ from engine.deploy.secrets import (
     key_lifetime_seconds,
     no_wire_logs,
     random_text,
-    read_value,
+    read_jwt_secret,
     sign_jwt,
 )
 from engine.errors import EngineError
@@ -156,7 +156,8 @@ def rotate(client: Any, resolved: Resolved, rotations: tuple[Rotation, ...], *,
             values[secret.name] = random_text(secret.length)
         else:  # jwt:<role>: the JWT secret rotated in this run, or the current one
             if signing_key is None:
-                signing_key = values.get(JWT_SECRET) or read_value(client, resolved.names["secret_prefix"] + JWT_SECRET)
+                jwt_name = resolved.names["secret_prefix"] + JWT_SECRET
+                signing_key = values.get(JWT_SECRET) or read_jwt_secret(client, jwt_name)
             values[secret.name] = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()),
                                            lifetime_seconds=key_lifetime_seconds(resolved))
     staged = {r.secret.name: _stage(client, r.name, values[r.secret.name]) for r in rotations}

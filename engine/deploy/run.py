@@ -20,6 +20,7 @@ from engine.deploy.rotate import RotationReport, confirmation, plan_rotation, ro
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
 from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, run_plan
 from engine.deploy.terraform import Runner, find_terraform
+from engine.deploy.verify import VerifyOptions, VerifyReport, verify
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 from engine.synth import synth_one
@@ -37,6 +38,7 @@ class DeployOptions:
     # The environment name: required to destroy production, upgrade its PostgreSQL major version
     # or replace its database with a restore.
     confirm: str | None = None
+    verify: VerifyOptions | None = None  # apply only: run `supa-engine verify` after a successful apply
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DeployReport:
     backend: BackendReport | None = None
     secrets: SecretsReport | None = None
     run: RunReport | None = None
+    verify: VerifyReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +64,7 @@ class DeployReport:
                 {"name": s.name, "state": s.state} for s in self.secrets.secrets],
             "stacks": None if self.run is None else [
                 {"name": o.stack, "status": o.status} for o in self.run.stacks],
+            **({} if self.verify is None else {"verify": self.verify.as_dict()}),
         }
 
 
@@ -97,7 +101,10 @@ def deploy(
         return confirmed(f"{options.action} stack {summary.stack}: {summary.render()} - go ahead?")
 
     run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack)
-    return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run)
+    checked = None
+    if options.verify is not None and options.action == "apply" and not run.declined:
+        checked = verify(resolved, options.verify, progress=progress)
+    return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run, checked)
 
 
 def status_of_config(config: Path) -> list[SecretStatus]:

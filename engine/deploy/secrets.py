@@ -88,7 +88,7 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
                                                     "data stack first")
                 continue
             if signing_key is None:  # read back what is stored, whoever stored it
-                signing_key = read_value(client, jwt_name)
+                signing_key = read_jwt_secret(client, jwt_name)
             value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()),
                              lifetime_seconds=key_lifetime_seconds(resolved))
         else:
@@ -199,15 +199,10 @@ def _put_initial(client: Any, name: str, value: str) -> bool:
     return True
 
 
-def read_value(client: Any, name: str) -> str:
-    """The current text value of secret `name`, with botocore's body logs off."""
-    with no_wire_logs(), aws_errors(f"reading secret {name}"):
-        value = client.get_secret_value(SecretId=name).get("SecretString")
-    if not isinstance(value, str) or not value:
-        raise EngineError(f"secret {name} holds no text value, so the API keys cannot be signed with it",
-                          hint=f"Store the JWT secret as text: aws secretsmanager put-secret-value --secret-id {name} "
-                          "--secret-string file://jwt-secret.txt")
-    return value
+def read_jwt_secret(client: Any, name: str) -> str:
+    """The JWT secret that the API keys are signed with."""
+    return read_secret(client, name, hint=f"store the JWT secret as text: aws secretsmanager put-secret-value "
+                       f"--secret-id {name} --secret-string file://jwt-secret.txt")
 
 
 @contextmanager
@@ -227,3 +222,22 @@ def no_wire_logs() -> Iterator[None]:
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
+
+
+def read_secret(client: Any, name: str, hint: str = "`supa-engine secrets status` lists the secrets") -> str:
+    """The current text value of secret `name`, with botocore's body logs off (never print it).
+
+    `hint` says how to give the secret a text value when it holds none.
+    """
+    with no_wire_logs(), aws_errors(f"reading secret {name}"):
+        try:
+            value = client.get_secret_value(SecretId=name).get("SecretString")
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                raise EngineError(f"secret {name} is missing or has no value",
+                                  hint="run `supa-engine apply` (it creates and fills the generated secrets); "
+                                  "`supa-engine secrets status` lists them") from None
+            raise
+    if not isinstance(value, str) or not value:
+        raise EngineError(f"secret {name} holds no text value", hint=hint)
+    return value
