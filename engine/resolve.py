@@ -13,14 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine import __version__
-from engine.catalog import BY_NAME, SECRETS, Secret, enabled
+from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, SECRETS, Secret, enabled
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
+from engine.config.model.project import partition_of
 from engine.config.model.supabase import Image
+from engine.config.rules import bucket_names
 
 MANAGED_BY = "supa-engine"
-# The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
-BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{__version__}"
+BOOTSTRAP_IMAGE = f"{BOOTSTRAP_REPOSITORY}:{__version__}"
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
 NAME_LIMITS: Mapping[str, int] = {
@@ -103,9 +104,7 @@ def resolve(config: Config) -> Resolved:
     names = {
         "cluster": prefix,
         "database": prefix,
-        "storage_bucket": config.storage.bucket_name or f"{prefix}-storage-{region}",
-        "log_bucket": f"{prefix}-logs-{region}",
-        "state_bucket": config.state.bucket or f"{prefix}-tfstate-{region}",
+        **bucket_names(config),
         "load_balancer": f"{prefix}-api",
         "role_prefix": prefix,
         "kms_alias": f"alias/{prefix}",
@@ -138,15 +137,6 @@ def resolve(config: Config) -> Resolved:
             environment=project.environment,
         ),
     )
-
-
-def partition_of(region: str) -> str:
-    """The ARN partition of a region."""
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws"
 
 
 def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:

@@ -11,10 +11,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.catalog import COMPONENT_NAMES, REQUIRES
+from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, COMPONENT_NAMES, REQUIRES, registry_of
 from engine.config.model.cluster import KUBERNETES_VERSIONS
 from engine.config.model.network import LOG_RETENTION_DAYS
-from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX
+from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX, partition_of
 
 ACCOUNT = "123456789012"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
@@ -61,8 +61,10 @@ def node_group(draw: st.DrawFn, production: bool, first: bool) -> dict[str, Any]
     optional(group, "disk_size_gib", draw(st.integers(20, 500)), draw(st.booleans()))
     optional(group, "labels", {"workload": draw(dns_label(2, 10))}, draw(st.booleans()))
     if draw(st.booleans()):
-        group["taints"] = [{"key": "dedicated", "value": draw(dns_label(2, 10)),
-                            "effect": draw(st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]))}]
+        # The first group stays schedulable: a cluster whose every group repels pods is refused.
+        effects = ["PreferNoSchedule"] if first else ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+        group["taints"] = [{"key": draw(st.sampled_from(["dedicated", "example.com/pool"])),
+                            "value": draw(dns_label(2, 10)), "effect": draw(st.sampled_from(effects))}]
     return group
 
 
@@ -85,6 +87,16 @@ def components(draw: st.DrawFn) -> dict[str, Any]:
             settings["image"] = image
         tree[name] = settings
     return tree
+
+
+@st.composite
+def registries(draw: st.DrawFn, components: dict[str, Any]) -> list[str]:
+    """Only the registries the running images need (the bootstrap image's included), and maybe more."""
+    needed = {registry_of(BOOTSTRAP_REPOSITORY)} | {
+        registry_of(settings.get("image", {}).get("repository", BY_NAME[name].repository))
+        for name, settings in components.items() if settings["enabled"]}
+    extra = draw(st.lists(st.sampled_from(["ghcr.io", "quay.io", "docker.io"]), unique=True, max_size=2))
+    return sorted(needed | set(extra))
 
 
 @st.composite
@@ -128,7 +140,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     optional(cluster, "public_access_cidrs", draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
                                                             max_size=3)), draw(st.booleans()))
-    optional(cluster, "admin_principals", ["arn:aws:iam::123456789012:role/platform-admins"], draw(st.booleans()))
+    optional(cluster, "admin_principals", [f"arn:{partition_of(region)}:iam::{ACCOUNT}:role/platform-admins"],
+             draw(st.booleans()))
 
     allocated = draw(st.integers(20, 1000))
     backup_hour = draw(st.integers(0, 10))
@@ -157,14 +170,15 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     optional(security, "ingress_cidrs", draw(st.sampled_from([["0.0.0.0/0"], ["203.0.113.0/24", "10.0.0.0/8"]])),
              draw(st.booleans()))
-    optional(security, "waf", {"enabled": draw(st.booleans()), "rate_limit": draw(st.integers(100, 100_000))},
-             draw(st.booleans()))
+    optional(security, "waf", {"enabled": production or draw(st.booleans()),
+                               "rate_limit": draw(st.integers(100, 100_000))}, draw(st.booleans()))
     optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
                                                                   max_size=2))}, draw(st.booleans()))
     optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
 
     domain = f"api.{draw(dns_label(2, 20))}.example"
     supabase: dict[str, Any] = {"domain": domain, "components": draw(components())}
+    optional(security, "image_registries", draw(registries(supabase["components"])), draw(st.booleans()))
     optional(supabase, "site_url", f"https://app.{domain}", draw(st.booleans()))
     optional(supabase, "redirect_urls", [f"https://app.{domain}/callback"], draw(st.booleans()))
     auth: dict[str, Any] = {"signup_enabled": draw(st.booleans())}
