@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.catalog import COMPONENT_NAMES
 from engine.errors import EngineError
-from engine.identities import EXTERNAL_SECRETS, STORAGE
+from engine.identities import SECRET_STORE, STORAGE
 from engine.resolve import Resolved, service_of
 from engine.targets.policies import compile_policies
 from engine.targets.values import (
@@ -116,7 +116,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
         secrets=Secrets(
             store=SecretStore(
                 name=f"{resolved.prefix}-supabase",
-                serviceAccount=StoreServiceAccount(name=EXTERNAL_SECRETS.name, namespace=EXTERNAL_SECRETS.namespace),
+                serviceAccount=StoreServiceAccount(name=SECRET_STORE.name, namespace=SECRET_STORE.namespace),
                 refreshInterval="1h",
             ),
             items={
