@@ -97,7 +97,6 @@ EDGES: tuple[Edge, ...] = (
     Edge("kong", "realtime", 4000, "/realtime/v1"),
     Edge("kong", "storage", 5000, "/storage/v1"),
     Edge("kong", "functions", 9000, "/functions/v1"),
-    Edge("kong", "meta", 8080, "/pg (service role only)"),
     Edge("kong", "studio", 3000, "dashboard behind basic auth", when="studio_public"),
     Edge("studio", "kong", 8000, "Studio calls the API as a client"),
     Edge("studio", "meta", 8080, "schema browsing"),
