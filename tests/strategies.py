@@ -89,6 +89,22 @@ def components(draw: st.DrawFn) -> dict[str, Any]:
     return tree
 
 
+def pin_images(components: dict[str, Any], database: dict[str, Any], security: dict[str, Any], *,
+               production: bool, by_digest: bool) -> None:
+    """Production pulls by digest: pin every running image, or accept tag pins explicitly."""
+    if not production:
+        return
+    if not by_digest:
+        security["accept_tag_only_images"] = True
+        return
+    digest = "sha256:" + "cd" * 32
+    for name, settings in components.items():
+        if settings["enabled"]:
+            settings["image"] = {**settings.get("image", {"repository": f"public.ecr.aws/supabase/{name}",
+                                                           "tag": "v1.2.3"}), "digest": digest}
+    database["bootstrap_image"] = {"repository": BOOTSTRAP_REPOSITORY, "tag": "0.1.0", "digest": digest}
+
+
 @st.composite
 def registries(draw: st.DrawFn, components: dict[str, Any]) -> list[str]:
     """Only the registries the running images need (the bootstrap image's included), and maybe more."""
@@ -178,6 +194,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
 
     domain = f"api.{draw(dns_label(2, 20))}.example"
     supabase: dict[str, Any] = {"domain": domain, "components": draw(components())}
+    pin_images(supabase["components"], database, security, production=production, by_digest=draw(st.booleans()))
     optional(security, "image_registries", draw(registries(supabase["components"])), draw(st.booleans()))
     optional(supabase, "site_url", f"https://app.{domain}", draw(st.booleans()))
     optional(supabase, "redirect_urls", [f"https://app.{domain}/callback"], draw(st.booleans()))

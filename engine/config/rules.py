@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from engine import __version__
 from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, COMPONENT_NAMES, REQUIRES, enabled, registry_of
 from engine.config.load import Path_
 from engine.config.model import Config
@@ -257,6 +258,8 @@ def _production(config: Config) -> Iterator[Violation]:
     if config.supabase.auth.email_autoconfirm:
         yield Violation(("supabase", "auth", "email_autoconfirm"), f"{why} confirms email addresses",
                         "set `email_autoconfirm: false`")
+    if not config.security.accept_tag_only_images:
+        yield from _digests(config, why)
     waf = config.security.waf
     if not waf.enabled:
         yield Violation(("security", "waf", "enabled"), f"{why} keeps the WAF in front of the public API",
@@ -265,6 +268,23 @@ def _production(config: Config) -> Iterator[Violation]:
         if url.startswith("http://"):
             yield Violation(("supabase", "redirect_urls", index), f"{why} allows only https redirect URLs",
                             "remove the localhost URL from the production overlay")
+
+
+def _digests(config: Config, why: str) -> Iterator[Violation]:
+    """Every image that runs, pinned by digest: a tag can be moved to other content, a digest cannot."""
+    components = config.supabase.components
+    images: list[tuple[Path_, Image | None, str]] = [
+        (("supabase", "components", name, "image"), getattr(components, name).image,
+         f"{BY_NAME[name].repository}:{BY_NAME[name].tag}") for name in enabled(components)]
+    images.append((("database", "bootstrap_image"), config.database.bootstrap_image,
+                   f"{BOOTSTRAP_REPOSITORY}:{__version__}"))
+    for path, image, default in images:
+        if image is None or image.digest is None:
+            reference = f"{image.repository}:{image.tag}" if image else default
+            yield Violation(path if image is None else (*path, "digest"),
+                            f"{why} pulls images by digest; {reference} is pinned by tag only",
+                            f"run `crane digest {reference}` (or `docker buildx imagetools inspect {reference}`) "
+                            "and set image: {repository, tag, digest}; or set security.accept_tag_only_images")
 
 
 RULES: tuple[ConfigRule, ...] = (

@@ -108,6 +108,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             domain=supabase.domain,
             siteUrl=supabase.site_url or f"https://{supabase.domain}",
             redirectUrls=list(supabase.redirect_urls),
+            tagOnlyImages=config.project.tier != "production" or security.accept_tag_only_images,
         ),
         database=Database(
             host=infra.database_host, port=infra.database_port, name=infra.database_name,

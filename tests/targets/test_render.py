@@ -95,6 +95,19 @@ def test_checkov_passes_with_only_annotated_skips(env: str) -> None:
     assert all(len(s.split("=", 1)[1]) > 20 for s in skips), "every skip states its reason"
 
 
+def test_digest_check_is_skipped_only_where_tag_pins_are_accepted() -> None:
+    # prod.yaml accepts tag pins explicitly (security.accept_tag_only_images); without that a
+    # production render keeps checkov's digest check, and an image without a digest fails it.
+    resolved, values, text = rendered("prod")
+    assert resolved.config.security.accept_tag_only_images and values["platform"]["tagOnlyImages"]
+    assert "CKV_K8S_43=" in text
+    strict = {**values, "platform": {**values["platform"], "tagOnlyImages": False}}
+    strict_text = render_chart(strict, kube_version="1.34")
+    assert "CKV_K8S_43" not in strict_text
+    failed = {f.rule for f in scan_manifests(strict_text).failed}
+    assert "CKV_K8S_43" in failed
+
+
 def test_render_is_deterministic() -> None:
     resolved, values, text = rendered("prod")
     again = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)

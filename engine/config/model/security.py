@@ -60,6 +60,13 @@ class Security(Section):
     )
     waf: Waf = Field(Waf(), description="Web application firewall in front of the API.")
     studio: Studio = Field(Studio(), description="Access to the Studio dashboard.")
+    accept_tag_only_images: bool = Field(
+        False,
+        description="Tier production pulls every image by digest (`image.digest` on each component and on "
+        "`database.bootstrap_image`; get one with `crane digest IMAGE:TAG`). `true` accepts images pinned by "
+        "tag alone; checkov's digest check is then skipped with that reason.",
+        examples=[False],
+    )
     image_registries: Annotated[tuple[RegistryHost, ...], Unique] = Field(
         DEFAULT_REGISTRIES, min_length=1,
         description="Registries that images may come from; image overrides elsewhere are refused.",
