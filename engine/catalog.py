@@ -50,7 +50,8 @@ class Peer:
     """A party the workloads talk to that is not a workload of the namespace.
 
     `addresses` says how the policy compiler selects it: `cluster-dns` (CoreDNS pods by
-    selector), `public-subnets`, `private-subnets`, `database-subnets` (the VPC plan's CIDRs), or
+    selector), `public-subnets`, `private-subnets`, `database-subnets` (the VPC plan's CIDRs),
+    `sts-endpoint` (the STS interface endpoint's fixed address in each zone), or
     `internet` (every public address: the destination has no fixed private address, so the rule
     is as broad as the port allows; `why_broad` says why nothing narrower is correct).
     """
@@ -125,9 +126,9 @@ PEERS: tuple[Peer, ...] = (
     Peer("load-balancer", "public-subnets", "the ALB (target type ip): its nodes live in the public subnets"),
     Peer("dns", "cluster-dns", "CoreDNS pods (kube-system, k8s-app=kube-dns)"),
     Peer("database", "database-subnets", "RDS in the database subnets"),
-    Peer("aws-api", "private-subnets",
-         "interface VPC endpoints (network.interface_endpoints): their network interfaces sit in the private "
-         "subnets at addresses AWS assigns, so the subnets are the narrowest fixed range"),
+    Peer("aws-api", "sts-endpoint",
+         "the STS interface endpoint: its network interfaces sit at fixed addresses the VPC plan reserves "
+         "(the last usable address of each private subnet), so policies name exactly those"),
     Peer("s3", "internet", "S3 through the gateway endpoint",
          why_broad="S3 has no private address: the gateway endpoint routes S3's public prefixes, which AWS "
          "publishes only as a managed prefix list that a NetworkPolicy cannot reference; every non-public "

@@ -44,6 +44,9 @@ class ZoneSubnets:
     private: str
     public: str
     database: str
+    # The fixed address of the STS interface endpoint in this zone (the private subnet's last
+    # usable address): network policies can then name the endpoint, not the whole subnet.
+    sts_endpoint: str
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
     public = list(public_quarter.subnets(new_prefix=edge_prefix))
     database = list(database_quarter.subnets(new_prefix=edge_prefix))
     return tuple(
-        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]))
+        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]),
+                    sts_endpoint=str(private[i].broadcast_address - 1))
         for i in range(zones)
     )
 

