@@ -137,7 +137,6 @@ PEERS: tuple[Peer, ...] = (
          why_broad="the SMTP server is a host name outside the VPC whose addresses the engine cannot know; "
          "every non-public range is excluded and only the configured SMTP port is open"),
 )
-PEER_NAMES: tuple[str, ...] = tuple(p.name for p in PEERS)
 
 # Traffic that crosses the namespace boundary. DNS is not listed: every workload gets it.
 PEER_EDGES: tuple[Edge, ...] = (

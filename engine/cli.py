@@ -154,6 +154,69 @@ def graph(file: Path, fmt: str) -> None:
     click.echo({"table": as_table, "mermaid": as_mermaid, "dot": as_dot}[fmt](flows), nl=False)
 
 
+@cli.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@FORMAT
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when A and B differ, 0 when they do not (like `git diff --exit-code`).")
+def diff(a: str, b: str, fmt: str, exit_code: bool) -> None:
+    """Show what differs between two configs: merged config, AWS resources, Kubernetes objects.
+
+    A and B are config files, or REV:PATH for a file at a git revision (for example
+    main:environments/prod.yaml). With --exit-code, exit status 1 means "they differ", which is not
+    an error: nothing is printed to stderr (errors print `error:` there and also exit 1).
+    """
+    from engine.diff import diff as run
+    from engine.diff import render_text
+
+    _choose_node()
+    difference = run(a, b, progress=_progress)
+    click.echo(json.dumps(difference.as_dict(), indent=2) if fmt == "json" else render_text(difference),
+               nl=fmt == "json")
+    if exit_code and difference.differ:
+        raise _Quiet(None)
+
+
+@cli.command()
+@click.argument("file", type=FileArg)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid",
+              show_default=True, help="Mermaid for Markdown, Graphviz DOT, or SVG drawn by Graphviz's dot.")
+def diagram(file: Path, fmt: str) -> None:
+    """Draw the platform: network, load balancer, cluster, database, storage, keys and traffic flows."""
+    from engine.config import load_config
+    from engine.diagram import as_dot, as_mermaid, as_svg, platform
+    from engine.resolve import resolve
+
+    drawing = platform(resolve(load_config(file).config))
+    text = as_mermaid(drawing) if fmt == "mermaid" else as_dot(drawing)
+    click.echo(as_svg(text) if fmt == "svg" else text, nl=False)
+
+
+@cli.group()
+def upgrade() -> None:
+    """Move an environment to the engine's tested bundle of versions."""
+
+
+@upgrade.command("plan")
+@click.argument("file", type=FileArg)
+@click.option("--from", "previous", type=FileArg,
+              help="Bundle file the environment runs now (default: OUT/<environment>/bundle.json of the last synth).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
+              help="Output root of the last synth.")
+@FORMAT
+def upgrade_plan(file: Path, previous: Path | None, out: Path, fmt: str) -> None:
+    """Say what an upgrade changes (PostgreSQL, controllers, chart, images), in order, with the risks."""
+    from engine.config import load_config
+    from engine.resolve import resolve
+    from engine.upgrade import plan_upgrade, read_bundle, render_text
+
+    resolved = resolve(load_config(file).config)
+    environment = resolved.config.project.environment
+    plan = plan_upgrade(read_bundle(previous or out / environment / "bundle.json"), resolved)
+    click.echo(json.dumps(plan.as_dict(), indent=2) if fmt == "json" else render_text(plan, environment), nl=False)
+
+
 def _deploy_command(action: Action, summary: str) -> None:
     @cli.command(name=action, help=summary)
     @click.argument("file", type=FileArg)
@@ -163,7 +226,8 @@ def _deploy_command(action: Action, summary: str) -> None:
     @click.option("--yes", is_flag=True, help="Answer yes to every confirmation (for CI).")
     @click.option("--dry-run", is_flag=True, help="Print the stacks and commands; touch nothing in AWS.")
     @click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
-                  help="Required to destroy a production environment: its name.")
+                  help="Required in production to destroy it, upgrade its PostgreSQL major version or "
+                  "replace its database with a restore: the environment's name.")
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
                 confirm_name: str | None, fmt: str) -> None:
@@ -244,6 +308,7 @@ def db_bootstrap(dsn: str, connect_timeout: int) -> None:
         click.echo(f"applied  {name}")
     click.echo(f"{len(report.applied)} migration(s) applied, {len(report.skipped)} already present; "
                f"passwords set for: {', '.join(report.passwords_set) or 'none'}")
+    click.echo(f"service_role passes row level security by: {report.service_role_rls}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -25,9 +25,10 @@ from engine.manifest import StackEntry, ordered, read_manifest
 from engine.render import chart_path, render_chart
 from engine.resolve import Resolved, resolve
 from engine.targets.argocd import applications
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 from engine.targets.platform import namespaces
 from engine.targets.terraform.app import synthesize
+from engine.upgrade import bundle_of
 from engine.write import dump_yaml, replace_directory, write_text
 
 Progress = Callable[[str], None]
@@ -100,13 +101,27 @@ def check(config: Path, progress: Progress = lambda _: None) -> Built:
         return _build(resolved, Path(scratch), progress=progress)
 
 
-def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
-    """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
+@dataclass(frozen=True)
+class Compiled:
+    """Everything one build compiled, parsed: stacks in order and the rendered Kubernetes objects."""
+
+    entries: tuple[StackEntry, ...]
+    stacks: dict[str, dict[str, Any]]
+    manifests: list[dict[str, Any]]
+
+
+def compile_all(resolved: Resolved, staging: Path) -> Compiled:
+    """Compile every target into `staging` without checking it (`diff` reads the result)."""
     terraform = staging / "terraform"
     synthesize(resolved, terraform)
-    entries = ordered(read_manifest(terraform / "manifest.json"))
-    stacks = read_stacks(terraform, entries)
-    manifests = _kubernetes(resolved, staging)
+    entries = tuple(ordered(read_manifest(terraform / "manifest.json")))
+    return Compiled(entries, read_stacks(terraform, entries), _kubernetes(resolved, staging))
+
+
+def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
+    """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
+    compiled = compile_all(resolved, staging)
+    entries, stacks, manifests = compiled.entries, compiled.stacks, compiled.manifests
     progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
     problems = [f.render() for f in check_all(
         stacks, manifests, registries=resolved.config.security.image_registries,
@@ -134,10 +149,12 @@ def _kubernetes(resolved: Resolved, staging: Path) -> list[dict[str, Any]]:
     """The chart (copied, so Terraform and Argo CD install exactly what was reviewed), its values
     and its rendered manifests; with Argo CD delivery, the Applications too."""
     shutil.copytree(chart_path(), staging / "charts" / "supabase", ignore=shutil.ignore_patterns("__pycache__"))
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     write_text(staging / "helm" / "values.yaml", dump_yaml([values]))
     rendered = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
     write_text(staging / "kubernetes" / "manifests.yaml", rendered)
+    # The versions this output deploys, for a later `upgrade plan` to compare against.
+    write_text(staging / "bundle.json", bundle_of(resolved).as_json())
     if resolved.config.delivery.mode == "argocd":
         write_text(staging / "kubernetes" / "argocd-applications.yaml", dump_yaml(applications(resolved)))
     return [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]

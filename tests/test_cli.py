@@ -12,8 +12,8 @@ import yaml
 
 from engine import cli
 from engine.cli import main
+from tests.support import ROOT, example
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [ROOT / "supabase.yaml", *sorted((ROOT / "environments").glob("*.yaml"))]
 
 
@@ -45,7 +45,7 @@ def test_show_origin_names_the_overlay(capsys: pytest.CaptureFixture[str], monke
 
 
 def test_show_prints_loadable_yaml(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", str(ROOT / "environments" / "dev.yaml")]) == 0
+    assert main(["show", str(example("dev"))]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["network"]["nat"] == "single" and shown["project"]["environment"] == "dev"
 
@@ -128,6 +128,6 @@ def test_validate_imports_no_heavy_dependency() -> None:
 
 @pytest.mark.parametrize(("fmt", "marker"), [("table", "CLIENT"), ("mermaid", "flowchart LR"), ("dot", "digraph")])
 def test_graph_formats(fmt: str, marker: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["graph", "--format", fmt, str(ROOT / "environments" / "prod.yaml")]) == 0
+    assert main(["graph", "--format", fmt, str(example("prod"))]) == 0
     out = capsys.readouterr().out
     assert marker in out and "kong" in out and "8000" in out

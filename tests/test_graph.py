@@ -9,7 +9,7 @@ import pytest
 
 from engine.catalog import BY_NAME, COMPONENT_NAMES, EDGES, JOBS, PEER_EDGES, PEERS
 from engine.graph import CONDITIONS, DNS, Flow, as_dot, as_mermaid, as_table, intended_flows, peer_blocks, workloads
-from tests.targets.test_policies import ENVIRONMENTS, resolved_env
+from tests.support import EXAMPLES, resolved_env
 
 FLOWS = [
     Flow("kong", "auth", 9999, "TCP", "/auth/v1"),
@@ -34,7 +34,7 @@ def test_catalog_graph_is_consistent() -> None:
         assert bool(peer.why_broad) == (peer.addresses == "internet"), peer.name
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", EXAMPLES)
 def test_flows_connect_only_what_exists(env: str) -> None:
     resolved = resolved_env(env)
     flows = intended_flows(resolved)
@@ -49,7 +49,7 @@ def test_flows_connect_only_what_exists(env: str) -> None:
     assert {f.server for f in flows if f.client == "load-balancer"} == {"kong"}
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", EXAMPLES)
 def test_address_peers_come_from_the_subnet_plan(env: str) -> None:
     resolved = resolved_env(env)
     assert [b.cidr for b in peer_blocks(resolved, "database")] == [z.database for z in resolved.subnets]

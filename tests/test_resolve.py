@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 
-from engine.config import load_config
 from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.resolve import NAME_LIMITS, resolve, subnet_plan
 from tests.strategies import configs
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import resolved_env
 
 
 def _resolved(tree: dict[str, Any]) -> Any:
@@ -20,7 +17,7 @@ def _resolved(tree: dict[str, Any]) -> Any:
 
 
 def test_prod_example_facts() -> None:
-    resolved = resolve(load_config(ROOT / "environments" / "prod.yaml").config)
+    resolved = resolved_env("prod")
     assert resolved.prefix == "acme-prod"
     assert resolved.names["storage_bucket"] == "acme-prod-storage-eu-west-1"
     assert resolved.state.key("data") == "supa-engine/prod/data.tfstate"
@@ -54,7 +51,7 @@ def test_derived_facts_hold_for_every_config(tree: dict[str, Any]) -> None:
 
 
 def test_secrets_follow_enabled_components() -> None:
-    dev = resolve(load_config(ROOT / "environments" / "dev.yaml").config)
+    dev = resolved_env("dev")
     names = [dev.secret_name(s) for s in dev.secrets]
     assert "acme-dev/jwt-secret" in names and "acme-dev/smtp-password" in names
     assert "acme-dev/logflare-api-key" not in names  # analytics is off

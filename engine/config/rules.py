@@ -115,6 +115,31 @@ def _database(config: Config) -> Iterator[Violation]:
                         f"{db.backup_window}", "move one of the windows; RDS refuses overlapping windows")
 
 
+def _restore(config: Config) -> Iterator[Violation]:
+    restore = config.database.restore
+    if restore is None:
+        return
+    path = ("database", "restore")
+    if (restore.snapshot_identifier is None) == (restore.point_in_time is None):
+        yield Violation(path, "a restore needs exactly one source: `snapshot_identifier` or `point_in_time`",
+                        "name a DB snapshot, or the instance and time to restore")
+    if restore.mode == "drill" and config.project.tier == "production":
+        yield Violation((*path, "mode"), "a restore drill runs in its own non-production environment",
+                        "restore into a new environment file with `tier: non-production`, or use `mode: replace`")
+    point = restore.point_in_time
+    if point is None:
+        return
+    if (point.restore_time is None) == (not point.use_latest_restorable_time):
+        yield Violation((*path, "point_in_time"),
+                        "set exactly one of `restore_time` and `use_latest_restorable_time: true`",
+                        "for example `use_latest_restorable_time: true`")
+    own = f"{config.project.name}-{config.project.environment}"
+    if point.source_db_instance_identifier == own:
+        yield Violation((*path, "point_in_time", "source_db_instance_identifier"),
+                        f"{own} cannot be restored into itself: its backups are what the new instance is built from",
+                        "restore into a drill environment, verify it, then switch (see the README runbook)")
+
+
 def _windows_overlap(backup: str, maintenance: str) -> bool:
     week = 7 * 1440
     m_start, m_end = (minutes_of_week(*part.split(":", 1)) for part in maintenance.split("-"))
@@ -255,6 +280,24 @@ def _production(config: Config) -> Iterator[Violation]:
         yield Violation(("autoscaling", key, "min_replicas"),
                         f"{why} runs every component with at least 2 replicas ({', '.join(names)} would run 1)",
                         "set `min_replicas: 2` or more")
+    observability = config.observability
+    if not observability.alarm_endpoints:
+        yield Violation(("observability", "alarm_endpoints"), f"{why} sends alarms somewhere",
+                        "add the on-call email address or webhook")
+    if not observability.container_insights:
+        yield Violation(("observability", "container_insights"),
+                        f"{why} needs Container Insights (the pod alarms read its metrics)",
+                        "set `container_insights: true`")
+    alarms = observability.alarms
+    if alarms.api_5xx_percent > 10:
+        yield Violation(("observability", "alarms", "api_5xx_percent"),
+                        f"{why} alarms at 10% API errors or fewer (got {alarms.api_5xx_percent})",
+                        "set `api_5xx_percent: 10` or lower")
+    if alarms.database_free_storage_percent < 10:
+        yield Violation(("observability", "alarms", "database_free_storage_percent"),
+                        f"{why} alarms with at least 10% database storage left "
+                        f"(got {alarms.database_free_storage_percent})",
+                        "set `database_free_storage_percent: 10` or higher")
     if config.supabase.auth.email_autoconfirm:
         yield Violation(("supabase", "auth", "email_autoconfirm"), f"{why} confirms email addresses",
                         "set `email_autoconfirm: false`")
@@ -293,6 +336,7 @@ RULES: tuple[ConfigRule, ...] = (
     _service_cidr,
     _node_groups,
     _database,
+    _restore,
     _certificate,
     _principals,
     _buckets,

@@ -1,6 +1,7 @@
 """Bootstrap an empty RDS PostgreSQL (15+) for Supabase as the master user, who is no superuser.
 
 Idempotent and serialised by an advisory lock, so every chart install and upgrade may run it.
+After the migrations it does what needs the services' own tables (:mod:`engine.deploy.services`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from psycopg.rows import TupleRow
 
 from engine.catalog import DATABASE_LOGIN_ROLES
 from engine.deploy.migrations import Migration, MigrationError, SqlStatement, check_sequence, load_migrations
+from engine.deploy.services import (
+    add_service_role_policies,
+    create_realtime_list_changes,
+    enforce_realtime_tenant_tls,
+    service_role_rls,
+    service_warnings,
+)
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -46,6 +54,8 @@ class BootstrapReport:
     skipped: tuple[str, ...]
     passwords_set: tuple[str, ...]
     warnings: tuple[str, ...]
+    #: How service_role gets past row level security: see :func:`service_role_rls`.
+    service_role_rls: str = "attribute"
 
 
 def bootstrap(
@@ -84,8 +94,13 @@ def bootstrap(
             _apply(conn, migration, secrets)
         with _translate(secrets, "setting role passwords"):
             passwords_set = _set_passwords(conn, passwords)
+        with _translate(secrets, "completing the services' tables"):
+            add_service_role_policies(conn)
+            create_realtime_list_changes(conn)
+            enforce_realtime_tenant_tls(conn)
         with _translate(secrets, "checking the result"):
             warnings = _warnings(conn)
+            rls_mode = service_role_rls(conn).mode
     for warning in warnings:
         logger.warning("%s", warning)
     applied = tuple(m.name for m in pending)
@@ -94,6 +109,7 @@ def bootstrap(
         skipped=tuple(m.name for m in plan if m.name not in applied),
         passwords_set=passwords_set,
         warnings=warnings,
+        service_role_rls=rls_mode,
     )
 
 
@@ -315,14 +331,7 @@ def _set_passwords(conn: Conn, passwords: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _warnings(conn: Conn) -> tuple[str, ...]:
-    warnings = []
-    row = conn.execute("SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = 'service_role'").fetchone()
-    if row is not None and not row[0]:
-        warnings.append(
-            "service_role lacks BYPASSRLS: the bootstrap user may not grant it (needs superuser; "
-            "on RDS the master user can). Run `ALTER ROLE service_role BYPASSRLS` as a "
-            "superuser, or service_role will be subject to row level security."
-        )
+    warnings = list(service_warnings(conn))
     rows = conn.execute(
         """
         SELECT w.name, EXISTS (SELECT FROM pg_catalog.pg_available_extensions a WHERE a.name = w.name)

@@ -14,6 +14,7 @@ from engine.config import load_config
 from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
+from engine.deploy.rds import prepare_database
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
 from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, run_plan
 from engine.deploy.terraform import Runner, find_terraform
@@ -31,7 +32,9 @@ class DeployOptions:
     terraform_bin: str | None = None
     yes: bool = False
     dry_run: bool = False
-    confirm: str | None = None  # the environment name, required to destroy production
+    # The environment name: required to destroy production, upgrade its PostgreSQL major version
+    # or replace its database with a restore.
+    confirm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class DeployReport:
             "environment": self.environment,
             "action": self.plan.action,
             "dry_run": self.run is None,
+            # Which Terraform (or OpenTofu) ran, for CI logs; None on a dry run, which runs none.
+            "terraform_version": None if self.run is None else self.run.terraform_version,
             "plan": plan_as_dict(self.plan),
             "backend": None if self.backend is None else {
                 "bucket": self.backend.bucket, "state": self.backend.state, "changes": list(self.backend.changes)},
@@ -79,6 +84,8 @@ def deploy(
     check_account(resolved)
     backend = _state_bucket(resolved, confirmed, progress)
     secrets: list[SecretsReport] = []
+    if options.action == "apply":
+        prepare_database(resolved, aws_client("rds", resolved.config.project.region), options.confirm, progress)
 
     def after_stack(outcome: StackOutcome) -> None:
         if options.action == "apply" and outcome.stack == SECRETS_AFTER:

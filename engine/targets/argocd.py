@@ -30,7 +30,7 @@ def application(resolved: Resolved) -> dict[str, Any]:
         resolved, name=f"{resolved.prefix}-supabase", namespace=SUPABASE_NAMESPACE, wave=0,
         source={"repoURL": argocd.repo_url, "targetRevision": argocd.revision, "path": f"{path}/{CHART_DIR}",
                 "helm": {"releaseName": "supabase", "valueFiles": [VALUES_FILE]}},
-        labels=platform.pss_labels())
+        labels=platform.pss_labels(), skip_missing=True)
 
 
 def controller_applications(resolved: Resolved) -> list[dict[str, Any]]:
@@ -64,10 +64,13 @@ def _settings(resolved: Resolved) -> Any:
 
 
 def _application(resolved: Resolved, *, name: str, namespace: str, wave: int, source: dict[str, Any],
-                 labels: dict[str, str] | None, server_side: bool = False) -> dict[str, Any]:
+                 labels: dict[str, str] | None, server_side: bool = False,
+                 skip_missing: bool = False) -> dict[str, Any]:
     options = ["CreateNamespace=true" if labels is not None else "CreateNamespace=false", "PruneLast=true"]
     if server_side:
         options.append("ServerSideApply=true")
+    if skip_missing:  # the chart's ExternalSecrets need ESO's CRDs, which the wave before installs
+        options.append("SkipDryRunOnMissingResource=true")
     sync: dict[str, Any] = {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options,
                             "retry": RETRY}
     if labels is not None:

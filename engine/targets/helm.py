@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.catalog import COMPONENT_NAMES
-from engine.errors import EngineError
 from engine.identities import SECRET_STORE, STORAGE
 from engine.resolve import Resolved, service_of
 from engine.targets.policies import compile_policies
@@ -42,10 +41,37 @@ SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 DEFAULT_SECRET_VERSION = "v0"
 
 
+DATABASE_HOST_PARAMETER = "database-host"
+MASTER_SECRET_PARAMETER = "database-master-secret-arn"
+WAF_ACL_PARAMETER = "waf-acl-arn"
+
+
+def infra_parameter(resolved: Resolved, key: str) -> str:
+    """SSM parameter the data stack publishes an AWS-assigned fact under: `/<prefix>/infra/<key>`."""
+    return f"{infra_parameter_path(resolved)}/{key}"
+
+
+def infra_parameter_path(resolved: Resolved) -> str:
+    return f"/{resolved.prefix}/infra"
+
+
+def waf_acl_name(resolved: Resolved) -> str:
+    """The web ACL's name (chosen by the engine; its ARN's id part is AWS's)."""
+    return f"{resolved.prefix}-api"
+
+
+def database_arn(resolved: Resolved) -> str:
+    """The RDS instance's ARN: every part is the config's, so it is known before apply."""
+    project = resolved.config.project
+    return f"arn:{resolved.partition}:rds:{project.region}:{project.account_id}:db:{resolved.names['database']}"
+
+
 @dataclass(frozen=True)
 class InfraOutputs:
-    """Names and ARNs exported by the Terraform stacks that the chart needs.
+    """Facts of the Terraform stacks the chart needs that are not derivable from the config alone.
 
+    What AWS assigns at creation (the database endpoint, the master secret's ARN, the web ACL's
+    id) is never here: the chart reads it at runtime (README: "Argo CD delivery").
     `secret_versions` maps a catalog secret name to its current Secrets Manager VersionId
     (metadata, not a value); the deploy step fills it so rotations roll pods. Missing entries
     use DEFAULT_SECRET_VERSION. `rds_ca_bundle` is the public regional RDS CA bundle (PEM); when
@@ -53,40 +79,28 @@ class InfraOutputs:
     """
 
     region: str
-    database_host: str
     database_port: int
     storage_bucket: str
     storage_role_arn: str
-    rds_master_secret_arn: str
     access_log_bucket: str
-    waf_acl_arn: str | None = None
     database_name: str = "postgres"
     rds_ca_bundle: str = ""
     secret_versions: Mapping[str, str] = field(default_factory=dict)
 
 
-def placeholder_outputs(resolved: Resolved) -> InfraOutputs:
-    """Deterministic stand-ins for the review copy rendered before any stack exists.
+def derived_outputs(resolved: Resolved) -> InfraOutputs:
+    """The outputs as the config determines them: what synth writes for review and for Argo CD.
 
-    Names derivable from the config are the real ones (bucket, log bucket, role ARNs); what AWS
-    assigns at creation (the database endpoint's suffix, ARN suffixes) carries the word
-    `placeholder`. Terraform's release of the chart passes the real values.
+    Every name here is the one the stacks create (bucket, log bucket, role ARN), so the values
+    are complete before any stack exists.
     """
-    region = resolved.config.project.region
-    prefix = resolved.prefix
-    account = f"{resolved.partition}:{{service}}:{region}:{resolved.config.project.account_id}"
     iam = f"arn:{resolved.partition}:iam::{resolved.config.project.account_id}"
-    waf = resolved.config.security.waf.enabled
     return InfraOutputs(
-        region=region,
-        database_host=f"{resolved.names['database']}.placeholder.{region}.rds.amazonaws.com",
+        region=resolved.config.project.region,
         database_port=5432,
         storage_bucket=resolved.names["storage_bucket"],
-        storage_role_arn=f"{iam}:role/{prefix}-{STORAGE.role_suffix}",
-        rds_master_secret_arn="arn:" + account.format(service="secretsmanager") + ":secret:rds!db-placeholder",
+        storage_role_arn=f"{iam}:role/{resolved.prefix}-{STORAGE.role_suffix}",
         access_log_bucket=resolved.names["log_bucket"],
-        waf_acl_arn=("arn:" + account.format(service="wafv2") + f":regional/webacl/{prefix}-api/placeholder"
-                     if waf else None),
     )
 
 
@@ -111,12 +125,14 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             tagOnlyImages=config.project.tier != "production" or security.accept_tag_only_images,
         ),
         database=Database(
-            host=infra.database_host, port=infra.database_port, name=infra.database_name,
+            hostParameter=infra_parameter(resolved, DATABASE_HOST_PARAMETER), port=infra.database_port,
+            name=infra.database_name,
             tls=DatabaseTls(caConfigMap="rds-ca-bundle", caKey="ca-bundle.pem", caBundle=infra.rds_ca_bundle),
         ),
         secrets=Secrets(
             store=SecretStore(
                 name=f"{resolved.prefix}-supabase",
+                parametersName=f"{resolved.prefix}-parameters",
                 serviceAccount=StoreServiceAccount(name=SECRET_STORE.name, namespace=SECRET_STORE.namespace),
                 refreshInterval="1h",
             ),
@@ -132,7 +148,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
         bootstrap=Bootstrap(
             enabled=True,
             image=resolved.bootstrap_image,
-            masterSecretArn=infra.rds_master_secret_arn,
+            databaseArn=database_arn(resolved),
             resources=Resources(cpu="100m", memory="256Mi", cpuLimit="500m"),
         ),
         ingress=Ingress(
@@ -142,7 +158,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             certificateArn=security.certificate_arn,
             sslPolicy=SSL_POLICY,
             inboundCidrs=list(security.ingress_cidrs),
-            wafAclArn=_waf_acl(resolved, infra),
+            wafAclName=waf_acl_name(resolved) if security.waf.enabled else "",
             accessLogs=AccessLogs(bucket=infra.access_log_bucket, prefix=f"alb/{resolved.prefix}"),
             tags=dict(resolved.tags),
             studioCidrs=list(security.studio.allowed_cidrs) if resolved.service("studio") else [],
@@ -165,15 +181,6 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
                                        spec=p["spec"]) for p in compile_policies(resolved)],
     )
     return values.model_dump(mode="json")
-
-
-def _waf_acl(resolved: Resolved, infra: InfraOutputs) -> str:
-    if not resolved.config.security.waf.enabled:
-        return ""
-    if not infra.waf_acl_arn:
-        raise EngineError("security.waf.enabled is true but the infrastructure outputs carry no WAF web ACL ARN",
-                          "apply the cluster stack first, or pass placeholder_outputs() for a review render")
-    return infra.waf_acl_arn
 
 
 def _component(resolved: Resolved, name: str) -> Component:

@@ -21,6 +21,7 @@ _CIDR = CIDR_PATTERN
 _IMAGE = r"^[a-z0-9.:/_-]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?$"
 _ARN = r"^arn:aws(-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$"
 _DNS_NAME = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
+_PARAMETER = r"^(/[A-Za-z0-9_.-]+)+$"
 _SECRET_KEY = r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$"
 
 
@@ -76,7 +77,8 @@ class DatabaseTls(_Strict):
 
 
 class Database(_Strict):
-    host: str = Field(min_length=1, pattern=_DNS_NAME, description="RDS endpoint host.")
+    hostParameter: str = Field(pattern=_PARAMETER, description="SSM parameter holding the RDS endpoint host "
+                               "(published by the data stack; read at runtime into the Secret `database-endpoint`).")
     port: int = Field(ge=1, le=65535, description="RDS port.")
     name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="Database name.")
     tls: DatabaseTls
@@ -88,7 +90,9 @@ class StoreServiceAccount(_Strict):
 
 
 class SecretStore(_Strict):
-    name: str = Field(min_length=1, pattern=_DNS_NAME, description="ClusterSecretStore name.")
+    name: str = Field(min_length=1, pattern=_DNS_NAME, description="ClusterSecretStore of Secrets Manager.")
+    parametersName: str = Field(min_length=1, pattern=_DNS_NAME,
+                                description="ClusterSecretStore of SSM Parameter Store (AWS-assigned facts).")
     serviceAccount: StoreServiceAccount
     refreshInterval: str = Field(pattern=r"^[0-9]+[smh]$", description="How often ESO re-reads each secret.")
 
@@ -108,7 +112,8 @@ class Secrets(_Strict):
 class Bootstrap(_Strict):
     enabled: bool = Field(description="Run `supa-engine db bootstrap` as a pre-install/pre-upgrade hook.")
     image: str = Field(pattern=_IMAGE, description="The supa-engine image (published by the project).")
-    masterSecretArn: str = Field(pattern=_ARN, description="ARN of the RDS-managed master user secret.")
+    databaseArn: str = Field(pattern=_ARN, description="ARN of the RDS instance; its RDS-managed master user "
+                             "secret is found by the `aws:rds:primaryDBInstanceArn` tag RDS puts on it.")
     resources: Resources
 
 
@@ -126,7 +131,8 @@ class Ingress(_Strict):
                            description="TLS 1.2+ listener policy.")
     inboundCidrs: list[str] = Field(min_length=1, json_schema_extra={"items": {"pattern": _CIDR}},
                                     description="Sources allowed to reach the load balancer.")
-    wafAclArn: str = Field(description="WAFv2 web ACL ARN, empty when WAF is off.")
+    wafAclName: str = Field(pattern=r"^([A-Za-z0-9_-]{1,128})?$",
+                            description="WAFv2 web ACL name (the controller resolves it), empty when WAF is off.")
     accessLogs: AccessLogs
     tags: dict[str, str] = Field(description="AWS tags of the load balancer.")
     studioCidrs: list[str] = Field(json_schema_extra={"items": {"pattern": _CIDR}},

@@ -16,9 +16,9 @@ import yaml
 from engine.checks.policies import INTERNET_PEERS, RULES, check_policies, matches
 from engine.graph import Flow, intended_flows
 from engine.targets.policies import compile_policies
-from tests.targets.test_policies import ENVIRONMENTS, rendered, resolved_env
+from tests.support import EXAMPLES, ROOT, rendered, resolved_env
 
-CASES = Path(__file__).resolve().parents[1] / "targets" / "cases" / "policies"
+CASES = ROOT / "tests" / "targets" / "cases" / "policies"
 BROKEN = sorted((CASES / "broken").glob("*.yaml"))
 
 # The intended graph of valid.yaml.
@@ -65,7 +65,7 @@ def test_every_rule_has_a_broken_case() -> None:
     assert all(rule.description and rule.source for rule in RULES)
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", EXAMPLES)
 def test_compiled_policies_pass(env: str) -> None:
     assert check_policies(list(rendered(env)), intended_flows(resolved_env(env))) == []
 
@@ -73,7 +73,7 @@ def test_compiled_policies_pass(env: str) -> None:
 def test_every_justified_internet_rule_is_one_the_compiler_writes() -> None:
     """The allow-list stays as small as the compiler's output: no stale entries."""
     written = set()
-    for env in ENVIRONMENTS:
+    for env in EXAMPLES:
         for policy in compile_policies(resolved_env(env)):
             for rule in policy["spec"].get("egress", []):
                 if any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for peer in rule["to"]):

@@ -12,8 +12,7 @@ from engine.config.model.operations import Autoscaling
 from engine.config.model.supabase import Components
 from engine.config.schema import FULL_NAME, OVERLAY_NAME, full_schema, overlay_schema, render
 from engine.scaffold import stale_schemas
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def test_checked_in_schemas_are_current() -> None:

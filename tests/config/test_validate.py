@@ -10,9 +10,9 @@ from engine.catalog import BY_NAME, COMPONENT_NAMES
 from engine.config import load_config
 from engine.config.rules import _windows_overlap
 from engine.errors import ConfigError
+from tests.support import ROOT
 
 CASES = Path(__file__).parent / "cases"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _overlay(tmp_path: Path, text: str) -> Path:
@@ -43,6 +43,8 @@ def test_production_tightens_every_rule(tmp_path: Path) -> None:
                     "  deletion_protection: false\n  backup_retention_days: 3\ncluster:\n  node_groups:\n"
                     "    general: {instance_types: [m6i.large], capacity: spot}\n"
                     "supabase: {auth: {email_autoconfirm: true}, redirect_urls: ['http://localhost:3000']}\n"
+                    "observability:\n  alarm_endpoints: []\n  container_insights: false\n"
+                    "  alarms: {api_5xx_percent: 20, database_free_storage_percent: 5}\n"
                     "security: {waf: {enabled: false}}\n")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -52,7 +54,9 @@ def test_production_tightens_every_rule(tmp_path: Path) -> None:
     assert paths == {
         "database.multi_az", "database.deletion_protection", "database.backup_retention_days", "network.nat",
         "cluster.node_groups", "autoscaling.default.min_replicas", "supabase.auth.email_autoconfirm",
-        "supabase.redirect_urls[0]", "security.waf.enabled", "database.bootstrap_image", *images,
+        "supabase.redirect_urls[0]", "observability.alarm_endpoints", "observability.container_insights",
+        "observability.alarms.api_5xx_percent", "observability.alarms.database_free_storage_percent",
+        "security.waf.enabled", "database.bootstrap_image", *images,
     }
 
 

@@ -12,15 +12,13 @@ import jwt
 import pytest
 
 from engine.cli import main
-from engine.config import load_config
-from engine.resolve import resolve
 from tests.deploy.moto_server import AwsEnv
 from tests.deploy.stand_in_terraform import STAND_IN, StandIn
+from tests.support import example, resolved_env
 
-ROOT = Path(__file__).resolve().parents[2]
-DEV = ROOT / "environments" / "dev.yaml"
-PROD = ROOT / "environments" / "prod.yaml"
-RESOLVED = resolve(load_config(DEV).config)
+DEV = example("dev")
+PROD = example("prod")
+RESOLVED = resolved_env("dev")
 REGION = RESOLVED.config.project.region
 
 
@@ -52,6 +50,7 @@ def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_t
     stacks = [s["name"] for s in report["stacks"]]
     assert stacks == ["network", "data", "cluster", "workloads"]
     assert {s["status"] for s in report["stacks"]} == {"applied"}
+    assert report["terraform_version"] == "1.10.5"  # what the stand-in reports by default
     assert report["backend"]["state"] == "created" and _bucket_exists()
     states = {s["name"]: s["state"] for s in report["secrets"]}
     assert states["acme-dev/jwt-secret"] == "generated"
@@ -98,7 +97,7 @@ def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
     assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out
     assert _run(tmp_path, "destroy", "--dry-run", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["dry_run"] and report["stacks"] is None
+    assert report["dry_run"] and report["stacks"] is None and report["terraform_version"] is None
     assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "cluster", "data", "network"]
     assert stand_in.calls() == [] and not _bucket_exists()
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 import string
-from pathlib import Path
 from typing import Any
 
 import boto3
 import jwt
 import pytest
 
-from engine.config import load_config
 from engine.deploy.aws import aws_client
 from engine.deploy.secrets import (
     JWT_LIFETIME_SECONDS,
@@ -27,11 +25,11 @@ from engine.deploy.secrets import (
     sign_jwt,
 )
 from engine.errors import EngineError
-from engine.resolve import Resolved, resolve
+from engine.resolve import Resolved
 from tests.deploy.moto_server import AwsEnv, closed_port
+from tests.support import resolved_env
 
-ROOT = Path(__file__).resolve().parents[2]
-RESOLVED = resolve(load_config(ROOT / "environments" / "dev.yaml").config)
+RESOLVED = resolved_env("dev")
 REGION = RESOLVED.config.project.region
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")

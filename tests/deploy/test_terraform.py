@@ -19,16 +19,14 @@ from typing import Any
 
 import pytest
 
-from engine.config import load_config
 from engine.deploy.plan import StackPlan, Step, build_plan, guard_destroy, plan_as_dict, render_text
 from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, run_plan, summarize
 from engine.deploy.terraform import SubprocessRunner, find_terraform
 from engine.errors import EngineError
 from engine.manifest import stack_order
-from engine.resolve import resolve
 from tests.deploy.stand_in_terraform import STAND_IN, StandIn
+from tests.support import resolved_env
 
-ROOT = Path(__file__).resolve().parents[2]
 CHAIN = {"network": [], "data": ["network"], "cluster": ["data"]}
 
 
@@ -154,8 +152,8 @@ def test_writers_render_every_command(tmp_path: Path) -> None:
 
 
 def test_production_destroy_needs_the_environment_name() -> None:
-    prod = resolve(load_config(ROOT / "environments" / "prod.yaml").config)
-    dev = resolve(load_config(ROOT / "environments" / "dev.yaml").config)
+    prod = resolved_env("prod")
+    dev = resolved_env("dev")
 
     for wrong in (None, "", "staging", "PROD", "acme-prod"):
         with pytest.raises(EngineError, match="refusing to destroy production") as caught:

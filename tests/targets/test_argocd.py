@@ -13,8 +13,8 @@ from engine.errors import EngineError
 from engine.identities import LOAD_BALANCER_CONTROLLER, SECRET_STORE
 from engine.resolve import Resolved, resolve
 from engine.targets import argocd, platform
+from tests.support import ROOT, resolved_env
 
-ROOT = Path(__file__).resolve().parents[2]
 REPO = "https://github.com/acme/platform.git"
 
 
@@ -98,6 +98,6 @@ def test_output_is_yaml_serialisable_and_deterministic(tmp_path: Path) -> None:
 
 
 def test_helm_mode_has_no_applications() -> None:
-    helm_mode = resolve(load_config(ROOT / "environments" / "prod.yaml").config)
+    helm_mode = resolved_env("prod")
     with pytest.raises(EngineError, match=r"delivery\.mode: argocd"):
         argocd.application(helm_mode)

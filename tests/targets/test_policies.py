@@ -17,7 +17,6 @@ collapsed CIDRs. The test asserts the two sets are equal and names every missing
 from __future__ import annotations
 
 import copy
-import functools
 import ipaddress
 import json
 import os
@@ -34,40 +33,20 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from engine.config import load_config
 from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.graph import DNS, Flow, intended_flows, peer_blocks, workloads
-from engine.render import render_manifests
 from engine.resolve import Resolved, resolve
-from engine.targets.helm import compile_values, placeholder_outputs
 from engine.targets.policies import BROAD_ANNOTATION, DEFAULT_DENY, NAMESPACE, compile_policies, policy_name
 from tests.strategies import configs
-from tests.targets.test_helm import ROOT
+from tests.support import EXAMPLES, render_objects, rendered, resolved_env
 
-ENVIRONMENTS = ("supabase", "dev", "staging", "prod")
 CASES = Path(__file__).parent / "cases" / "policies"
 NCA_EXAMPLES = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 3
 POD_KINDS = ("Deployment", "Job")
 
 Fact = tuple[str, str, str]  # (source, destination, "TCP/8000"); an address side is "cidr,cidr,..."
 Network = ipaddress.IPv4Network
-
-
-@functools.cache
-def resolved_env(env: str) -> Resolved:
-    path = ROOT / ("supabase.yaml" if env == "supabase" else f"environments/{env}.yaml")
-    return resolve(load_config(path).config)
-
-
-@functools.cache
-def rendered(env: str) -> tuple[dict[str, Any], ...]:
-    return tuple(render_objects(resolved_env(env)))
-
-
-def render_objects(resolved: Resolved) -> list[dict[str, Any]]:
-    values = compile_values(resolved, placeholder_outputs(resolved))
-    return render_manifests(values, kube_version=resolved.config.cluster.kubernetes_version)
 
 
 # ------------------------------------------------------------------------------------ nca
@@ -226,7 +205,7 @@ def policies_of(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", EXAMPLES)
 def test_policies_allow_exactly_the_intended_graph(env: str, tmp_path: Path) -> None:
     objects = rendered(env)
     started = time.monotonic()
@@ -317,7 +296,7 @@ def write_golden() -> None:
                                      encoding="utf-8")
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", EXAMPLES)
 def test_the_chart_renders_exactly_the_compiled_policies(env: str) -> None:
     compiled = compile_policies(resolved_env(env))
     rendered_policies = policies_of(rendered(env))
@@ -330,7 +309,7 @@ def test_the_chart_renders_exactly_the_compiled_policies(env: str) -> None:
         assert twin["metadata"]["namespace"] == NAMESPACE
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", EXAMPLES)
 def test_every_workload_has_a_policy_and_default_deny_comes_first(env: str) -> None:
     resolved = resolved_env(env)
     names = [p["metadata"]["name"] for p in compile_policies(resolved)]

@@ -5,7 +5,6 @@ example environments and for generated configs."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 from typing import Any
@@ -23,26 +22,16 @@ from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.render import RenderError, lint_chart, render_chart, render_manifests
 from engine.resolve import Resolved, resolve
-from engine.targets.helm import compile_values, placeholder_outputs
+from engine.targets.helm import compile_values, derived_outputs
 from tests.strategies import configs
-from tests.targets.test_helm import ENVIRONMENTS, resolved_env
+from tests.support import ENVIRONMENTS, documents, kong_config, resolved_env
+from tests.support import rendered_chart as rendered
 
 # Custom resources of External Secrets: kubernetes-validate ships only the core API schemas.
 CRD_KINDS = {"ExternalSecret", "ClusterSecretStore"}
 ALLOWED_SKIPS = {"CKV_K8S_35", "CKV_K8S_43"}
 RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 PROPERTY_EXAMPLES = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 5
-
-
-@functools.cache
-def rendered(env: str) -> tuple[Resolved, dict[str, Any], str]:
-    resolved = resolved_env(env)
-    values = compile_values(resolved, placeholder_outputs(resolved))
-    return resolved, values, render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
-
-
-def documents(text: str) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 def schema_problems(objects: list[dict[str, Any]], version: str) -> list[str]:
@@ -81,6 +70,7 @@ def test_invariants_hold(env: str) -> None:
     assert invariants(resolved, documents(text)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_checkov_passes_with_only_annotated_skips(env: str) -> None:
     _, _, text = rendered(env)
@@ -129,7 +119,7 @@ def pod_templates(text: str) -> dict[str, Any]:
 
 def test_rotating_a_secret_rolls_exactly_its_readers() -> None:
     resolved, _, text = rendered("prod")
-    infra = dataclasses.replace(placeholder_outputs(resolved),
+    infra = dataclasses.replace(derived_outputs(resolved),
                                 secret_versions={"anon-key": "8f14e45f-ea4e-4a6b-9c1b-2c3d4e5f6a7b"})
     after = render_chart(compile_values(resolved, infra), kube_version="1.34")
     before_pods, after_pods = pod_templates(text), pod_templates(after)
@@ -147,11 +137,6 @@ def test_studio_is_private_unless_operator_cidrs_are_listed() -> None:
     assert "dashboard" in kong_services(render_chart(public, kube_version="1.34"))
     condition = json.loads(ingresses["studio"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/conditions.kong"])
     assert condition == [{"field": "source-ip", "sourceIpConfig": {"values": ["203.0.113.0/24"]}}]
-
-
-def kong_config(text: str) -> str:
-    config: str = next(o for o in documents(text) if o["metadata"]["name"] == "kong-config")["data"]["kong.yml.tpl"]
-    return config
 
 
 def kong_services(text: str) -> dict[str, Any]:
@@ -193,12 +178,13 @@ def test_api_prefixes_never_fall_through_to_the_dashboard() -> None:
     assert kong_route(services, "/rest/v1/todos") == "rest-v1"
 
 
+@pytest.mark.slow
 @settings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]) -> None:
     config = validate(Merged(entry="generated.yaml", files=("generated.yaml",), tree=tree, origins={}))
     resolved = resolve(config)
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     assert schema_problems(objects, config.cluster.kubernetes_version) == []
     assert invariants(resolved, objects) == []
@@ -213,7 +199,7 @@ def test_chart_database_roles_match_the_catalog() -> None:
         name: getattr(components, name).model_copy(update={"enabled": True}) for name in COMPONENT_NAMES})
     resolved = resolve(config.model_copy(update={"supabase": config.supabase.model_copy(
         update={"components": everything})}))
-    values = compile_values(resolved, placeholder_outputs(resolved))
+    values = compile_values(resolved, derived_outputs(resolved))
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
     assert set(deployments) == set(COMPONENT_NAMES)

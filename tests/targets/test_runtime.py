@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from engine.catalog import REALTIME_TENANT, REALTIME_TENANT_JOB
 from engine.render import render_manifests
 from engine.targets.policies import policy_name
-from tests.targets.test_render import documents as parse
-from tests.targets.test_render import kong_config, rendered
+from tests.support import documents as parse
+from tests.support import kong_config
+from tests.support import rendered_chart as rendered
 
 SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 
@@ -111,6 +113,20 @@ def test_the_tenant_is_set_up_once_per_release_by_a_hook_job() -> None:
     assert "Repo.insert" in script and "Repo.update" in script
     assert "delete" not in script.lower()
     assert env_of(job)["SELF_HOST_TENANT_NAME"] == REALTIME_TENANT
+
+
+def test_the_database_bootstrap_runs_again_after_the_tenant_job() -> None:
+    """What needs the services' own tables (engine/deploy/services.py: service_role policies where
+    no event trigger may add them, realtime.list_changes, the tenant's TLS) is done by a second
+    bootstrap run after each install and upgrade, later than the tenant Job."""
+    objs = objects()
+    jobs = by_kind(objs, "Job")
+    bootstrap, tenant = jobs["db-bootstrap"]["metadata"]["annotations"], tenant_job(objs)["metadata"]["annotations"]
+    assert set(bootstrap["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade", "post-install", "post-upgrade"}
+    assert int(bootstrap["helm.sh/hook-weight"]) > int(tenant["helm.sh/hook-weight"])
+    for kind in ("ServiceAccount", "ExternalSecret"):
+        hooks = by_kind(objs, kind)["db-bootstrap"]["metadata"]["annotations"]["helm.sh/hook"]
+        assert set(hooks.split(",")) >= {"post-install", "post-upgrade"}, kind
 
 
 def test_the_tenant_connects_over_tls() -> None:
@@ -222,6 +238,17 @@ def test_postgrest_finds_extensions() -> None:
     assert env["PGRST_DB_EXTRA_SEARCH_PATH"] == "public,extensions"
 
 
+def test_functions_database_url_acts_as_service_role() -> None:
+    """User code gets a URL whose login role can do nothing by itself; the session starts as
+    service_role through libpq's `options` (proven on PostgreSQL in tests/deploy/test_service_database.py)."""
+    _, values, text = rendered("prod")
+    assert values["components"]["functions"]["enabled"]
+    url = urlsplit(env_of(by_kind(parse(text), "Deployment")["functions"])["SUPABASE_DB_URL"])
+    assert url.username == "authenticator"
+    assert parse_qs(url.query)["options"] == ["-c role=service_role"]
+    assert parse_qs(url.query)["sslmode"] == ["verify-full"]
+
+
 def test_storage_s3_protocol_is_off() -> None:
     """storage-api v1.28.0 serves the S3 protocol unless S3_PROTOCOL_ENABLED is `false`
     (`src/config.ts`); without keys it would answer every signed request AccessDenied."""
@@ -248,13 +275,16 @@ READ_BY_TAG: dict[str, set[str]] = {
              "PG_META_DB_PASSWORD", "PG_META_DB_SSL_MODE", "PG_META_DB_SSL_ROOT_CERT", "CRYPTO_KEY"},
 }
 RUNTIME_PREFIXES = ("RELEASE_", "ERL_", "AWS_")
+# Read by the kubelet, not the app: $(SUPA_DB_HOST) expands the database URLs (charts/supabase _helpers.tpl).
+EXPANSION_ONLY = {"SUPA_DB_HOST"}
 
 
 def test_env_names_are_read_by_the_pinned_tags() -> None:
     objs = objects()
     workloads = {**by_kind(objs, "Deployment"), REALTIME_TENANT_JOB: tenant_job(objs)}
     for name, known in READ_BY_TAG.items():
-        unknown = {e for e in env_of(workloads[name]) if e not in known and not e.startswith(RUNTIME_PREFIXES)}
+        unknown = {e for e in env_of(workloads[name])
+                   if e not in known | EXPANSION_ONLY and not e.startswith(RUNTIME_PREFIXES)}
         assert unknown == set(), name
     tenant = set(env_of(workloads[REALTIME_TENANT_JOB])) - READ_BY_TAG["realtime"] - {"SELF_HOST_TENANT_NAME"}
     assert {e for e in tenant if not e.startswith(RUNTIME_PREFIXES)} == set()

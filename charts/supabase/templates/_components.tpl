@@ -200,15 +200,14 @@ public default. The tenant is not seeded here: the realtime-tenant Job does it o
      also writes it into the tenant's settings, so both always name the same role and database. */}}
 {{- define "supabase.realtime.dbEnv" -}}
 {{- $db := .Values.database -}}
-- name: DB_HOST
-  value: {{ $db.host | quote }}
+{{ include "supabase.dbHostEnv" (list . "DB_HOST") }}
 - name: DB_PORT
   value: {{ $db.port | int | quote }}
 - name: DB_NAME
   value: {{ $db.name | quote }}
 - name: DB_USER
   value: {{ include "supabase.dbRole" (list . "realtime") }}
-{{ include "supabase.dbPasswordEnv" (list . "realtime") }}
+{{ include "supabase.dbPasswordEnv" (list . "realtime" "DB_PASSWORD") }}
 - name: DB_SSL
   value: "true"
 - name: DB_SSL_CA_CERT
@@ -367,8 +366,7 @@ livenessProbe:
 {{- $db := .Values.database -}}
 - name: PG_META_PORT
   value: {{ .Values.components.meta.port | int | quote }}
-- name: PG_META_DB_HOST
-  value: {{ $db.host | quote }}
+{{ include "supabase.dbHostEnv" (list . "PG_META_DB_HOST") }}
 - name: PG_META_DB_PORT
   value: {{ $db.port | int | quote }}
 - name: PG_META_DB_NAME
@@ -416,8 +414,7 @@ livenessProbe:
   value: {{ include "supabase.url" (dict "root" . "name" "kong") }}
 - name: SUPABASE_PUBLIC_URL
   value: {{ include "supabase.publicUrl" . }}
-- name: POSTGRES_HOST
-  value: {{ $db.host | quote }}
+{{ include "supabase.dbHostEnv" (list . "POSTGRES_HOST") }}
 - name: POSTGRES_PORT
   value: {{ $db.port | int | quote }}
 - name: POSTGRES_DB
@@ -471,14 +468,16 @@ livenessProbe:
 {{- define "supabase.studio.pod" -}}{{- end -}}
 
 {{/* ---------------------------------------------------------------- functions (edge runtime) */}}
-{{/* SUPABASE_DB_URL is handed to user code, so it carries the least privileged login role. */}}
+{{/* SUPABASE_DB_URL is handed to user code: it logs in as the least privileged login role, which
+     can do nothing by itself, and starts every session as service_role (the libpq `options`
+     parameter), what user code expects of this URL. */}}
 {{- define "supabase.functions.env" -}}
 {{ include "supabase.secretEnv" (list . "JWT_SECRET" "jwt-secret") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_ANON_KEY" "anon-key") }}
 {{ include "supabase.secretEnv" (list . "SUPABASE_SERVICE_ROLE_KEY" "service-role-key") }}
 {{ include "supabase.dbPasswordEnv" (list . "functions") }}
 - name: SUPABASE_DB_URL
-  value: {{ include "supabase.dbUrl" (list . "functions" "postgresql") | quote }}
+  value: {{ printf "%s&options=-c%%20role%%3Dservice_role" (include "supabase.dbUrl" (list . "functions" "postgresql")) | quote }}
 - name: SUPABASE_URL
   value: {{ include "supabase.url" (dict "root" . "name" "kong") }}
 - name: SUPABASE_PUBLIC_URL
@@ -523,8 +522,7 @@ args: ["start", "--main-service", "/home/deno/functions/main", "--port", "{{ .Va
   value: 127.0.0.1
 - name: PORT
   value: {{ .Values.components.analytics.port | int | quote }}
-- name: DB_HOSTNAME
-  value: {{ $db.host | quote }}
+{{ include "supabase.dbHostEnv" (list . "DB_HOSTNAME") }}
 - name: DB_PORT
   value: {{ $db.port | int | quote }}
 - name: DB_DATABASE

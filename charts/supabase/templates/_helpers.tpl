@@ -104,24 +104,43 @@ analytics: supabase_admin
 {{- end -}}
 
 {{/* The password of a component's login role as an environment variable, DB_PASSWORD unless
-     named (read by $(DB_PASSWORD) below): (list $ "component" ["ENV_NAME"]). */}}
+     named. Unnamed, it comes with SUPA_DB_HOST, and dbUrl below reads both as $(...):
+     (list $ "component" ["ENV_NAME"]). */}}
 {{- define "supabase.dbPasswordEnv" -}}
 {{- $root := index . 0 -}}
 {{- $env := "DB_PASSWORD" -}}
-{{- if gt (len .) 2 -}}{{- $env = index . 2 -}}{{- end -}}
+{{- if gt (len .) 2 -}}{{- $env = index . 2 -}}{{- else -}}
+{{ include "supabase.dbHostEnv" (list $root "SUPA_DB_HOST") }}
+{{ end -}}
 {{ include "supabase.secretEnv" (list $root $env (include "supabase.roleSecret" (include "supabase.dbRole" (list $root (index . 1))))) }}
 {{- end -}}
+
+{{/*
+The database endpoint host as an environment variable: (list $ "ENV_NAME"). RDS assigns it, so
+it is never a value: the data stack publishes it in SSM Parameter Store and External Secrets
+syncs it into the Secret `database-endpoint` (templates/external-secrets.yaml).
+*/}}
+{{- define "supabase.dbHostEnv" -}}
+- name: {{ index . 1 }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "supabase.endpointSecret" (index . 0) }}
+      key: host
+{{- end -}}
+
+{{- define "supabase.endpointSecret" -}}database-endpoint{{- end -}}
 
 {{- define "supabase.caPath" -}}/etc/rds-ca/ca-bundle.pem{{- end -}}
 
 {{/*
 libpq-style URL with verify-full TLS against the mounted RDS CA: (list $ "component" "scheme").
-The password is expanded by the kubelet from DB_PASSWORD (a Secret), never written here.
+The password and host are expanded by the kubelet from DB_PASSWORD and SUPA_DB_HOST (Secrets),
+never written here.
 */}}
 {{- define "supabase.dbUrl" -}}
 {{- $root := index . 0 -}}
 {{- $db := $root.Values.database -}}
-{{- printf "%s://%s:$(DB_PASSWORD)@%s:%d/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (include "supabase.dbRole" (list $root (index . 1))) $db.host (int $db.port) $db.name (include "supabase.caPath" $root) -}}
+{{- printf "%s://%s:$(DB_PASSWORD)@$(SUPA_DB_HOST):%d/%s?sslmode=verify-full&sslrootcert=%s" (index . 2) (include "supabase.dbRole" (list $root (index . 1))) (int $db.port) $db.name (include "supabase.caPath" $root) -}}
 {{- end -}}
 
 {{- define "supabase.caVolume" -}}

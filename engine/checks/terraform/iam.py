@@ -40,6 +40,7 @@ UNSCOPED_ACTIONS = (
     "route53:ListHostedZones",
     "route53:ListHostedZonesByName",
     "s3:ListAllMyBuckets",
+    "secretsmanager:BatchGetSecretValue",  # needs GetSecretValue on each secret as well
     "secretsmanager:ListSecrets",
     "shield:GetSubscriptionState",
     "ssm:DescribeParameters",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -59,6 +60,67 @@ def _maintenance_window(value: str) -> str:
     return value
 
 
+_IDENTIFIER = re.compile(r"[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)")
+_SNAPSHOT_ARN = r"arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:"
+_SNAPSHOT = re.compile(rf"({_SNAPSHOT_ARN})?{_IDENTIFIER.pattern}")
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.fullmatch(value):
+        raise invalid(f"{value!r} is not an RDS instance identifier",
+                      "lower-case letters, digits and single hyphens, starting with a letter, for example acme-prod")
+    return value
+
+
+def _snapshot(value: str) -> str:
+    if not _SNAPSHOT.fullmatch(value):
+        raise invalid(f"{value!r} is not a DB snapshot identifier or ARN",
+                      "for example acme-prod-before-postgres17, or a snapshot ARN shared from another account")
+    return value
+
+
+def _instant(value: str) -> str:
+    try:
+        valid = bool(_INSTANT.fullmatch(value)) and datetime.fromisoformat(value) is not None
+    except ValueError:
+        valid = False
+    if not valid:
+        raise invalid(f"{value!r} is not a UTC time", "write YYYY-MM-DDThh:mm:ssZ, for example 2026-03-01T09:30:00Z")
+    return value
+
+
+class PointInTime(Section):
+    source_db_instance_identifier: Annotated[str, AfterValidator(_identifier)] = Field(
+        description="Identifier of the instance whose automated backups to restore from (another "
+        "environment's, for example acme-prod; it keeps running).", examples=["acme-prod"],
+    )
+    restore_time: Annotated[str, AfterValidator(_instant)] | None = Field(
+        None, json_schema_extra={"pattern": f"^{_INSTANT.pattern}$"},
+        description="The UTC time to restore to, within the source's backup retention.",
+        examples=["2026-03-01T09:30:00Z"],
+    )
+    use_latest_restorable_time: bool = Field(
+        False, description="Restore to the latest restorable time instead of `restore_time`.", examples=[True],
+    )
+
+
+class Restore(Section):
+    mode: Literal["drill", "replace"] = Field(
+        description="`drill`: this (non-production) environment is a new copy to verify; `replace`: the "
+        "restored instance replaces this environment's database (production needs `apply --confirm`).",
+        examples=["drill"],
+    )
+    snapshot_identifier: Annotated[str, AfterValidator(_snapshot)] | None = Field(
+        None, description="Restore from this named DB snapshot (identifier or ARN).",
+        examples=["acme-prod-before-postgres17"],
+    )
+    point_in_time: PointInTime | None = Field(
+        None, description="Restore another instance's automated backups to a point in time.",
+        examples=[{"source_db_instance_identifier": "acme-prod", "use_latest_restorable_time": True}],
+    )
+
+
 class Database(Section):
     engine_version: Literal["15", "16", "17"] = Field(
         "16", description="PostgreSQL major version.", examples=["16"],
@@ -99,4 +161,9 @@ class Database(Section):
         "sun:05:00-sun:06:00", json_schema_extra={"pattern": f"^{_MAINTENANCE_WINDOW.pattern}$"},
         description="Weekly maintenance window, ddd:hh:mm-ddd:hh:mm UTC; must not overlap the backup window.",
         examples=["sun:05:00-sun:06:00"],
+    )
+    restore: Restore | None = Field(
+        None, description="Create the instance from a snapshot or a point in time instead of empty. Keep it "
+        "after the restore: removing it would replace the instance again.",
+        examples=[{"mode": "drill", "snapshot_identifier": "acme-prod-before-postgres17"}],
     )

@@ -60,6 +60,26 @@ def _alarm_endpoint(value: str) -> str:
                   "alarms go to email addresses or HTTPS webhooks")
 
 
+class Alarms(Section):
+    """Thresholds of the alarms sent to the environment's topic (README: "Alarms and runbook")."""
+
+    api_5xx_percent: float = Field(5.0, gt=0, le=100, description="Load balancer 5xx responses (target and "
+                                   "ELB) as a percentage of requests over 5 minutes.", examples=[2.0])
+    target_latency_seconds: float = Field(2.0, gt=0, le=60, description="p99 target response time over 5 "
+                                          "minutes, three periods in a row.", examples=[1.0])
+    pod_restarts: int = Field(3, ge=1, le=100, description="Container restarts of one component within 5 "
+                              "minutes (Container Insights).", examples=[3])
+    pod_not_ready_minutes: int = Field(15, ge=5, le=120, multiple_of=5, description="Minutes a component may "
+                                       "have a pod that is not Ready before the alarm fires.", examples=[10])
+    database_cpu_percent: int = Field(80, ge=10, le=100, description="Database CPU, 15 minutes.", examples=[75])
+    database_free_storage_percent: int = Field(10, ge=1, le=50, description="Free storage as a percentage of "
+                                               "the allocated storage.", examples=[15])
+    database_connections_percent: int = Field(80, ge=10, le=100, description="Connections as a percentage of "
+                                              "the instance class's default max_connections.", examples=[80])
+    waf_blocked_requests: int = Field(1000, ge=1, description="Requests WAF blocks in 5 minutes.",
+                                      examples=[500])
+
+
 class Observability(Section):
     log_retention_days: LogRetention = Field(
         365, description="Days to keep control-plane and application logs (at least a year).", examples=[731],
@@ -70,6 +90,8 @@ class Observability(Section):
         (), description="Where alarms are sent: email addresses or https:// webhooks.",
         examples=[["oncall@example.com", "https://hooks.example.com/alarms"]],
     )
+    alarms: Alarms = Field(Alarms(), description="Alarm thresholds; the defaults suit most environments.",
+                           examples=[{"api_5xx_percent": 2.0, "target_latency_seconds": 1.0}])
 
 
 GitUrl = Annotated[str, Pattern(

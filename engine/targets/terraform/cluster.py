@@ -8,6 +8,9 @@ Kubernetes secrets are envelope-encrypted with the `eks` key; all five control-p
 go to a KMS-encrypted log group created before the cluster (so EKS does not create an
 unencrypted one).
 
+Observability: the load balancer's and the pods' alarms and the dashboard live here, the last
+stack of both delivery modes (the load balancer and the pods exist only once the chart runs).
+
 Database access: this stack creates the workload security group (attached to every node
 through the launch templates) and adds the only ingress rule of the database security group,
 5432 from the workload group.
@@ -41,6 +44,7 @@ from engine import identities
 from engine.resolve import Resolved
 from engine.targets.terraform import iam, irsa
 from engine.targets.terraform.addons import networking_addons, workload_addons
+from engine.targets.terraform.alarms import dashboard, load_balancer_alarms, pod_alarms
 from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.data import DataStack
 from engine.targets.terraform.database import PORT
@@ -80,6 +84,18 @@ class ClusterStack(BaseStack):
         cloudwatch = self.roles.get(identities.CLOUDWATCH_AGENT)
         workload_addons(self, self.cluster, ebs_csi_role_arn=self.roles[identities.EBS_CSI].arn,
                         cloudwatch_role_arn=cloudwatch.arn if cloudwatch else None, after=groups)
+        self._observability(network, data)
+
+    def _observability(self, network: NetworkStack, data: DataStack) -> None:
+        """Alarms on what runs in the cluster, and the environment's dashboard (README: "Alarms and runbook")."""
+        topic = network.alarm_topic.arn
+        name = self.resolved.names["cluster"]
+        load_balancer_alarms(self, topic)
+        if self.config.observability.container_insights:
+            pod_alarms(self, topic, name)
+        dashboard(self, cluster_name=name, database=self.resolved.names["database"],
+                  nat_gateway_ids=[nat.id for nat in network.nat_gateways],
+                  web_acl=data.web_acl.name if data.web_acl else None)
 
     def _control_plane(self, logs_key_arn: str, subnet_ids: list[str]) -> EksCluster:
         config = self.config.cluster
@@ -133,7 +149,8 @@ class ClusterStack(BaseStack):
             identities.SECRET_STORE: make(identities.SECRET_STORE,
                                           statements=irsa.external_secrets_statements(
                                                   self, key_arn,
-                                                  data.database.instance.master_user_secret.get(0).secret_arn)),
+                                                  data.database.instance.master_user_secret.get(0).secret_arn,
+                                                  [p.arn for p in data.parameters.values()])),
             identities.CLUSTER_AUTOSCALER: make(identities.CLUSTER_AUTOSCALER,
                                                 statements=irsa.cluster_autoscaler_statements(self)),
             identities.LOAD_BALANCER_CONTROLLER: make(

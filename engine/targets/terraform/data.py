@@ -1,5 +1,5 @@
 """The data stack: the data KMS key, RDS PostgreSQL, the storage buckets, the Secrets Manager
-containers and the WAF web ACL.
+containers, the WAF web ACL and the SSM parameters that publish what AWS assigns.
 
 Secrets: one KMS-encrypted container per secret in `resolved.secrets` (the catalog's list for the
 enabled components).
@@ -14,10 +14,18 @@ from cdktn import TerraformOutput
 from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from cdktn_provider_aws.ssm_parameter import SsmParameter
 from cdktn_provider_aws.wafv2_web_acl import Wafv2WebAcl
 from constructs import Construct
 
 from engine.resolve import Resolved
+from engine.targets.helm import (
+    DATABASE_HOST_PARAMETER,
+    MASTER_SECRET_PARAMETER,
+    WAF_ACL_PARAMETER,
+    infra_parameter,
+)
+from engine.targets.terraform.alarms import metric_alarm
 from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.buckets import storage_buckets
 from engine.targets.terraform.database import RdsDatabase, database
@@ -51,15 +59,41 @@ class DataStack(BaseStack):
             for secret in resolved.secrets
         }
         self.web_acl = web_acl(self, network.logs_key.arn)
+        if self.web_acl is not None:
+            limit = self.config.observability.alarms.waf_blocked_requests
+            metric_alarm(self, "waf_blocked_alarm", topic_arn=network.alarm_topic.arn, name="waf-blocked",
+                         description=f"WAF blocked more than {limit} requests in 5 minutes (attack, or a rule "
+                                     "blocking real clients)",
+                         namespace="AWS/WAFV2", metric="BlockedRequests", statistic="Sum",
+                         dimensions={"WebACL": self.web_acl.name, "Region": self.region, "Rule": "ALL"},
+                         comparison="GreaterThanThreshold", threshold=limit, evaluation_periods=1)
+        self.parameters = self._parameters()
         self._outputs()
 
+    def _parameters(self) -> dict[str, SsmParameter]:
+        """What AWS assigns at creation, published for the cluster to read at runtime (External Secrets
+        reads `database-host`; the others are for operators and scripts). Not secrets: plain String."""
+        instance = self.database.instance
+        facts = {
+            DATABASE_HOST_PARAMETER: (instance.address, "RDS endpoint host name"),
+            MASTER_SECRET_PARAMETER: (instance.master_user_secret.get(0).secret_arn,
+                                      "ARN of the RDS-managed master user secret"),
+        }
+        if self.web_acl is not None:
+            facts[WAF_ACL_PARAMETER] = (self.web_acl.arn, "WAF web ACL of the load balancer")
+        return {
+            key: SsmParameter(self, f"parameter_{key.replace('-', '_')}", name=infra_parameter(self.resolved, key),
+                              type="String", value=value, description=description)
+            for key, (value, description) in facts.items()
+        }
+
     def _outputs(self) -> None:
-        """What AWS assigns at creation and the chart needs (read by hand for Argo CD delivery)."""
+        """What AWS assigns at creation, for operators (the chart reads the SSM parameters instead)."""
         instance = self.database.instance
         TerraformOutput(self, "database_address", value=instance.address,
-                        description="RDS endpoint host name (chart value database.host)")
+                        description="RDS endpoint host name (also SSM parameter database-host)")
         TerraformOutput(self, "database_master_secret_arn", value=instance.master_user_secret.get(0).secret_arn,
-                        description="RDS-managed master user secret (chart value bootstrap.masterSecretArn)")
+                        description="RDS-managed master user secret (also SSM parameter database-master-secret-arn)")
         if self.web_acl is not None:
             TerraformOutput(self, "waf_acl_arn", value=self.web_acl.arn,
-                            description="WAF web ACL of the load balancer (chart value ingress.wafAclArn)")
+                            description="WAF web ACL of the load balancer (also SSM parameter waf-acl-arn)")

@@ -11,8 +11,16 @@ key); Terraform never sees it. The parameter group forces TLS, enables logical r
 groups created here first, so they get the logs key and a retention period instead of
 RDS's unencrypted never-expiring defaults.
 
-Alarms: CPU, free storage, connections (80% of RDS's default `max_connections` for the class)
+Alarms (thresholds from `observability.alarms`): CPU, free storage, connections (a percentage of
+RDS's default `max_connections` for the class)
 and the oldest replication slot's lag (a stuck Realtime slot retains WAL until the disk fills).
+Major upgrades and restores: `allow_major_version_upgrade` and `apply_immediately` are always on,
+because `apply` is the gate: before the data stack it compares the live instance with the config,
+takes a named, kept snapshot before a major upgrade and demands `--confirm` in production
+(engine.deploy.rds). The parameter group is named after the major version, so a new major gets a
+new group (its family cannot change in place), created before the old one is destroyed.
+`database.restore` creates the instance from a snapshot or another instance's point in time.
+
 There is no replica-lag alarm: a Multi-AZ *instance* replicates synchronously to a standby that
 publishes no `ReplicaLag` metric (that metric exists for read replicas and Multi-AZ clusters).
 """
@@ -24,17 +32,19 @@ from dataclasses import dataclass
 
 from cdktn import TerraformResourceLifecycle
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktn_provider_aws.db_instance import DbInstance
+from cdktn_provider_aws.db_instance import DbInstance, DbInstanceRestoreToPointInTime
 from cdktn_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktn_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.security_group import SecurityGroup
 
+from engine.config.model.database import Restore
 from engine.targets.terraform import iam
 from engine.targets.terraform.alarms import metric_alarm
 from engine.targets.terraform.base import BaseStack
 
 PORT = 5432
+RESTORED_FROM = "RestoredFrom"
 MASTER_USERNAME = "postgres"
 LOG_EXPORTS = ("postgresql", "upgrade")
 MONITORING_INTERVAL_SECONDS = 60
@@ -62,6 +72,15 @@ class RdsDatabase:
 
     instance: DbInstance
     security_group: SecurityGroup
+
+
+def restored_from(restore: Restore) -> str:
+    """The `RestoredFrom` tag value: the snapshot, or `source@time` of a point-in-time restore."""
+    if restore.snapshot_identifier is not None:
+        return restore.snapshot_identifier
+    assert restore.point_in_time is not None  # the config rules require one source
+    point = restore.point_in_time
+    return f"{point.source_db_instance_identifier}@{point.restore_time or 'latest'}"
 
 
 def default_max_connections(instance_class: str) -> int:
@@ -97,11 +116,20 @@ def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, s
                            retention_in_days=stack.config.observability.log_retention_days, kms_key_id=logs_key_arn)
         for export in LOG_EXPORTS
     ]
+    restore = db.restore
+    point = restore.point_in_time if restore else None
+    # A restored instance takes its master user and database from the snapshot or source.
     instance = DbInstance(
         stack, "database", identifier=identifier, engine="postgres", engine_version=db.engine_version,
+        snapshot_identifier=restore.snapshot_identifier if restore else None,
+        restore_to_point_in_time=DbInstanceRestoreToPointInTime(
+            source_db_instance_identifier=point.source_db_instance_identifier, restore_time=point.restore_time,
+            use_latest_restorable_time=point.use_latest_restorable_time or None) if point else None,
+        allow_major_version_upgrade=True, apply_immediately=True, tags=_restore_tags(stack),
         instance_class=db.instance_class, allocated_storage=db.allocated_storage_gib,
         max_allocated_storage=db.max_allocated_storage_gib, storage_type="gp3", storage_encrypted=True,
-        kms_key_id=key.arn, db_name="postgres", username=MASTER_USERNAME, manage_master_user_password=True,
+        kms_key_id=key.arn, manage_master_user_password=True,
+        db_name="postgres" if restore is None else None, username=MASTER_USERNAME if restore is None else None,
         master_user_secret_kms_key_id=key.arn, iam_database_authentication_enabled=True,
         performance_insights_enabled=db.performance_insights,
         performance_insights_kms_key_id=key.arn if db.performance_insights else None,
@@ -118,14 +146,24 @@ def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, s
     return RdsDatabase(instance=instance, security_group=group)
 
 
+def _restore_tags(stack: BaseStack) -> dict[str, str] | None:
+    """`RestoredFrom` names the source, so `apply` can tell a pending replacement from a done one."""
+    restore = stack.config.database.restore
+    return None if restore is None else {RESTORED_FROM: restored_from(restore)}
+
+
 def _alarms(stack: BaseStack, identifier: str, topic_arn: str) -> None:
     db = stack.config.database
+    limits = stack.config.observability.alarms
+    cpu, free, connections = (limits.database_cpu_percent, limits.database_free_storage_percent,
+                              limits.database_connections_percent)
     alarms = (  # (key, description, metric, statistic, comparison, threshold)
-        ("cpu", "Database CPU above 80% for 15 minutes", "CPUUtilization", "Average", "GreaterThanThreshold", 80),
-        ("free-storage", "Database free storage below 10% of the allocated storage", "FreeStorageSpace",
-         "Minimum", "LessThanThreshold", db.allocated_storage_gib * GIB // 10),
-        ("connections", "Database connections above 80% of max_connections", "DatabaseConnections", "Maximum",
-         "GreaterThanThreshold", default_max_connections(db.instance_class) * 8 // 10),
+        ("cpu", f"Database CPU above {cpu}% for 15 minutes", "CPUUtilization", "Average", "GreaterThanThreshold",
+         cpu),
+        ("free-storage", f"Database free storage below {free}% of the allocated storage", "FreeStorageSpace",
+         "Minimum", "LessThanThreshold", db.allocated_storage_gib * GIB * free // 100),
+        ("connections", f"Database connections above {connections}% of max_connections", "DatabaseConnections",
+         "Maximum", "GreaterThanThreshold", default_max_connections(db.instance_class) * connections // 100),
         ("replication-slot-lag", "A replication slot (Realtime) retains more than 5 GiB of WAL",
          "OldestReplicationSlotLag", "Maximum", "GreaterThanThreshold", SLOT_LAG_BYTES),
     )

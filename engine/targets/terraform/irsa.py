@@ -44,16 +44,24 @@ def storage_statements(bucket_arn: str, key_arn: str) -> list[iam.Statement]:
     ]
 
 
-def external_secrets_statements(stack: BaseStack, key_arn: str, master_secret_arn: str) -> list[iam.Statement]:
+def external_secrets_statements(stack: BaseStack, key_arn: str, master_secret_arn: str,
+                                parameter_arns: Sequence[str]) -> list[iam.Statement]:
     """External Secrets: read this platform's secrets (by name prefix) and decrypt them.
 
     The RDS-managed master secret (`rds!db-...`, encrypted with the same data key) is outside the
-    prefix; it is read by exact ARN for the chart's database bootstrap hook.
+    prefix; it is read by exact ARN for the chart's database bootstrap hook, which finds it by its
+    `aws:rds:primaryDBInstanceArn` tag (ListSecrets, and BatchGetSecretValue, which newer ESO
+    releases use to fetch what a find matched: neither can be scoped to a resource; the values
+    still need GetSecretValue on the secret itself). The SSM parameters the data stack publishes
+    (String, unencrypted: names, not secrets) are read by exact ARN.
     """
     prefix = stack.resolved.names["secret_prefix"]
     return [
         iam.allow("ReadPlatformSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                   [stack.arn("secretsmanager", f"secret:{prefix}*"), master_secret_arn]),
+        iam.allow("FindMasterSecretByTag", ["secretsmanager:BatchGetSecretValue", "secretsmanager:ListSecrets"],
+                  ["*"]),
+        iam.allow("ReadPublishedFacts", ["ssm:GetParameter", "ssm:GetParameters"], list(parameter_arns)),
         iam.allow("DecryptPlatformSecrets", ["kms:Decrypt"], [key_arn],
                   conditions=[iam.condition("StringEquals", "kms:ViaService", stack.service_host("secretsmanager"))]),
     ]
@@ -127,6 +135,8 @@ def load_balancer_controller_statements(stack: BaseStack, vpc_id: str) -> list[i
         iam.allow("DescribeOwnCertificate", ["acm:DescribeCertificate"], [stack.config.security.certificate_arn]),
         iam.allow("ListVpcSecurityGroups", ["ec2:GetSecurityGroupsForVpc"], [vpc, security_groups]),
         iam.allow("ReadWebAcls", ["wafv2:GetWebACL", "wafv2:GetWebACLForResource"], [web_acl, own_balancer]),
+        # The ingress names the web ACL (wafv2-acl-name); resolving a name to its ARN lists them.
+        iam.allow("FindWebAclByName", ["wafv2:ListWebACLs"], ["*"]),
         iam.allow("CreateSecurityGroupInVpc", ["ec2:CreateSecurityGroup"],
                   [vpc]),
         iam.allow("CreateTaggedSecurityGroup", ["ec2:CreateSecurityGroup"], [security_groups],

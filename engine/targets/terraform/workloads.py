@@ -40,11 +40,8 @@ MAX_HISTORY = 10
 # Valid stand-ins for the values that only Terraform knows; replaced by references after
 # compile_values has validated the values (see the module docstring).
 _STAND_INS = {
-    "database_host": "tf-ref-database-host.invalid",
     "storage_bucket": "tf-ref-storage-bucket",
     "storage_role_arn": "arn:aws:iam::000000000000:role/tf-ref-storage-role",
-    "rds_master_secret_arn": "arn:aws:secretsmanager:tf-ref:000000000000:secret:tf-ref-master-secret",
-    "waf_acl_arn": "tf-ref-waf-acl",
 }
 
 
@@ -135,23 +132,16 @@ def _role_arn(cluster: ClusterStack, account: ServiceAccount) -> str:
 def supabase_values(resolved: Resolved, data: DataStack, cluster: ClusterStack,
                     version_tokens: Mapping[str, str]) -> str:
     """The chart values as one JSON document, infrastructure facts as Terraform references."""
-    instance = data.database.instance
     references = {
-        "database_host": instance.address,
         "storage_bucket": data.storage_bucket.bucket,
         "storage_role_arn": cluster.roles[STORAGE].arn,
-        "rds_master_secret_arn": instance.master_user_secret.get(0).secret_arn,
-        "waf_acl_arn": data.web_acl.arn if data.web_acl else "",
     }
     infra = InfraOutputs(
         region=resolved.config.project.region,
-        database_host=_STAND_INS["database_host"],
         database_port=PORT,
         storage_bucket=_STAND_INS["storage_bucket"],
         storage_role_arn=_STAND_INS["storage_role_arn"],
-        rds_master_secret_arn=_STAND_INS["rds_master_secret_arn"],
         access_log_bucket=resolved.names["log_bucket"],
-        waf_acl_arn=_STAND_INS["waf_acl_arn"] if data.web_acl else None,
         secret_versions={name: f"tf-ref-version-{name}" for name in version_tokens},
     )
     values = compile_values(resolved, infra)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.checks.checkov import load_skips, scan_stacks
-from tests.targets.terraform.conftest import ENVIRONMENTS, Synthesized
+from tests.support import ENVIRONMENTS, Synthesized
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import EngineError
 from engine.targets.terraform.app import synthesize
-from tests.targets.terraform.conftest import Synthesized, resolve_environment
+from tests.support import Synthesized, resolved_env
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -16,7 +16,7 @@ def files(root: Path) -> dict[str, bytes]:
 
 
 def test_prod_twice_is_byte_identical(synthesized: dict[str, Synthesized], tmp_path: Path) -> None:
-    resolved = resolve_environment("prod")
+    resolved = resolved_env("prod")
     synthesize(resolved, tmp_path / "first")
     synthesize(resolved, tmp_path / "second")
     first, second = files(tmp_path / "first"), files(tmp_path / "second")
@@ -38,4 +38,4 @@ def test_no_paths_leak_into_the_output(synthesized: dict[str, Synthesized]) -> N
 def test_refuses_a_non_empty_outdir(tmp_path: Path) -> None:
     (tmp_path / "stale").write_text("left over")
     with pytest.raises(EngineError, match="not empty"):
-        synthesize(resolve_environment("dev"), tmp_path)
+        synthesize(resolved_env("dev"), tmp_path)

@@ -20,7 +20,8 @@ from engine.resolve import resolve
 from engine.synth import check
 from engine.targets.terraform.app import synthesize
 from tests.strategies import configs
-from tests.targets.terraform.conftest import Synthesized, load_output
+from tests.support import Synthesized, load_output
+from tests.targets.terraform.observability import assert_observability
 
 EXAMPLES = 25 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 5
 
@@ -57,6 +58,7 @@ def test_accepted_configs_synthesize(synthesized: dict[str, Synthesized], tree: 
     for stack in out.stacks.values():
         assert "aws_secretsmanager_secret_version" not in stack.get("resource", {})
         assert all(len(r["name"]) <= 64 for r in stack.get("resource", {}).get("aws_iam_role", {}).values())
+    assert_observability(out)
 
 
 INVARIANT_EXAMPLES = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.checks.terraform import check_terraform
 from engine.checks.terraform.scoping import RULES
 from engine.identities import STORAGE
-from tests.targets.terraform.conftest import Synthesized
+from tests.support import Synthesized
 
 ENDPOINT_REF = ("${data.terraform_remote_state.cross-stack-reference-input-network.outputs."
                 "cross-stack-output-aws_vpc_endpoints3_endpointid}")

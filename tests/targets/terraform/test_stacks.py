@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.identities import SERVICE_ACCOUNTS
-from tests.targets.terraform.conftest import ENVIRONMENTS, Synthesized
+from tests.support import ENVIRONMENTS, Synthesized
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-"
 
@@ -196,7 +196,7 @@ def test_database_admits_only_the_workload_security_group(env: Synthesized) -> N
 
 
 def test_rds_alarms(env: Synthesized) -> None:
-    alarms = env.resources("data", "aws_cloudwatch_metric_alarm").values()
+    alarms = [a for a in env.resources("data", "aws_cloudwatch_metric_alarm").values() if a["namespace"] == "AWS/RDS"]
     assert sorted(a["metric_name"] for a in alarms) == [
         "CPUUtilization", "DatabaseConnections", "FreeStorageSpace", "OldestReplicationSlotLag"]
     assert all(a["alarm_actions"][0].startswith("${" + REMOTE + "network.") for a in alarms)

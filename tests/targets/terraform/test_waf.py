@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.targets.terraform.conftest import Synthesized
+from tests.support import Synthesized
 
 LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
 

@@ -25,7 +25,7 @@ from engine.resolve import resolve
 from engine.targets import platform
 from engine.targets.terraform.app import synthesize
 from engine.targets.terraform.workloads import CHART_PATH, rds_ca_bundle_url
-from tests.targets.terraform.conftest import ENVIRONMENTS, ROOT, Synthesized, load_output
+from tests.support import ENVIRONMENTS, ROOT, Synthesized, load_output
 
 REMOTE = "${data.terraform_remote_state.cross-stack-reference-input-"
 PINNED = {
@@ -162,12 +162,13 @@ def test_supabase_values_reference_the_real_infrastructure(env: Synthesized) -> 
     bucket_output = "data.outputs.cross-stack-output-aws_s3_bucketstorage_bucketbucket}"
     assert chart_values["storage"]["bucket"] == REMOTE + bucket_output
     assert role_output(STORAGE.role_suffix) in chart_values["storage"]["roleArn"]
-    assert chart_values["database"]["host"].endswith("aws_db_instancedatabaseaddress}")
+    # What AWS assigns is named, not carried: the chart reads it at runtime (SSM, the master secret's tag).
+    assert chart_values["database"]["hostParameter"] == f"/{env.resolved.prefix}/infra/database-host"
     assert chart_values["database"]["port"] == 5432
-    assert chart_values["bootstrap"]["masterSecretArn"].endswith("master_user_secret0secret_arn}")
+    assert chart_values["bootstrap"]["databaseArn"].endswith(f":db:{env.resolved.names['database']}")
     assert chart_values["ingress"]["accessLogs"]["bucket"] == env.resolved.names["log_bucket"]
-    waf = chart_values["ingress"]["wafAclArn"]
-    assert waf.endswith("aws_wafv2_web_aclweb_aclarn}") if env.resolved.config.security.waf.enabled else waf == ""
+    waf = chart_values["ingress"]["wafAclName"]
+    assert waf == (f"{env.resolved.prefix}-api" if env.resolved.config.security.waf.enabled else "")
     assert chart_values["database"]["tls"]["caBundle"] == ""  # merged from the second values document
 
 
