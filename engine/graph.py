@@ -101,6 +101,8 @@ def peer_blocks(resolved: Resolved, peer: str) -> tuple[IpBlock, ...]:
     subnets = {"public-subnets": "public", "private-subnets": "private", "database-subnets": "database"}
     if addresses in subnets:
         return tuple(IpBlock(getattr(zone, subnets[addresses])) for zone in resolved.subnets)
+    if addresses == "sts-endpoint":
+        return tuple(IpBlock(f"{zone.sts_endpoint}/32") for zone in resolved.subnets)
     return ()
 
 

@@ -13,14 +13,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine import __version__
-from engine.catalog import BY_NAME, SECRETS, SMS_SECRET, Secret, enabled, env_secret, provider_secret
+from engine.catalog import (
+    BOOTSTRAP_REPOSITORY,
+    BY_NAME,
+    SECRETS,
+    SMS_SECRET,
+    Secret,
+    enabled,
+    env_secret,
+    provider_secret,
+)
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
+from engine.config.model.project import partition_of
 from engine.config.model.supabase import Image
+from engine.config.rules import bucket_names
 
 MANAGED_BY = "supa-engine"
-# The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
-BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{__version__}"
+BOOTSTRAP_IMAGE = f"{BOOTSTRAP_REPOSITORY}:{__version__}"
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
 NAME_LIMITS: Mapping[str, int] = {
@@ -43,6 +53,9 @@ class ZoneSubnets:
     private: str
     public: str
     database: str
+    # The fixed address of the STS interface endpoint in this zone (the private subnet's last
+    # usable address): network policies can then name the endpoint, not the whole subnet.
+    sts_endpoint: str
 
 
 @dataclass(frozen=True)
@@ -103,9 +116,7 @@ def resolve(config: Config) -> Resolved:
     names = {
         "cluster": prefix,
         "database": prefix,
-        "storage_bucket": config.storage.bucket_name or f"{prefix}-storage-{region}",
-        "log_bucket": f"{prefix}-logs-{region}",
-        "state_bucket": config.state.bucket or f"{prefix}-tfstate-{region}",
+        **bucket_names(config),
         "load_balancer": f"{prefix}-api",
         "role_prefix": prefix,
         "kms_alias": f"alias/{prefix}",
@@ -155,15 +166,6 @@ def secrets_of(config: Config, on: set[str]) -> tuple[Secret, ...]:
     return (*static, *(env_secret(name, tuple(users)) for name, users in sorted(readers.items())))
 
 
-def partition_of(region: str) -> str:
-    """The ARN partition of a region."""
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws"
-
-
 def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
     """Private subnets from the VPC's first half, public and database from the two quarters after."""
     vpc = ipaddress.IPv4Network(vpc_cidr)
@@ -174,7 +176,8 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
     public = list(public_quarter.subnets(new_prefix=edge_prefix))
     database = list(database_quarter.subnets(new_prefix=edge_prefix))
     return tuple(
-        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]))
+        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]),
+                    sts_endpoint=str(private[i].broadcast_address - 1))
         for i in range(zones)
     )
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.catalog import COMPONENT_NAMES, REQUIRES
+from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, COMPONENT_NAMES, REQUIRES, registry_of
 from engine.config.model.auth import PROVIDERS, SMS_SETTINGS
 from engine.config.model.cluster import KUBERNETES_VERSIONS
 from engine.config.model.network import INTERFACE_ENDPOINTS, LOG_RETENTION_DAYS
-from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX
+from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX, partition_of
 
 ACCOUNT = "123456789012"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
@@ -60,8 +60,10 @@ def node_group(draw: st.DrawFn, production: bool, first: bool) -> dict[str, Any]
     optional(group, "disk_size_gib", draw(st.integers(20, 500)), draw(st.booleans()))
     optional(group, "labels", {"workload": draw(dns_label(2, 10))}, draw(st.booleans()))
     if draw(st.booleans()):
-        group["taints"] = [{"key": "dedicated", "value": draw(dns_label(2, 10)),
-                            "effect": draw(st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]))}]
+        # The first group stays schedulable: a cluster whose every group repels pods is refused.
+        effects = ["PreferNoSchedule"] if first else ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+        group["taints"] = [{"key": draw(st.sampled_from(["dedicated", "example.com/pool"])),
+                            "value": draw(dns_label(2, 10)), "effect": draw(st.sampled_from(effects))}]
     return group
 
 
@@ -134,6 +136,42 @@ def auth_settings(draw: st.DrawFn, smtp: bool) -> dict[str, Any]:
     return auth
 
 
+def more_security(draw: st.DrawFn, security: dict[str, Any], components: dict[str, Any], database: dict[str, Any],
+                  *, production: bool) -> None:
+    """Studio access, key rotation, image pins and registries (after the components are drawn)."""
+    optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
+                                                                  max_size=2))}, draw(st.booleans()))
+    optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
+    pin_images(components, database, security, production=production, by_digest=draw(st.booleans()))
+    optional(security, "image_registries", draw(registries(components)), draw(st.booleans()))
+
+
+def pin_images(components: dict[str, Any], database: dict[str, Any], security: dict[str, Any], *,
+               production: bool, by_digest: bool) -> None:
+    """Production pulls by digest: pin every running image, or accept tag pins explicitly."""
+    if not production:
+        return
+    if not by_digest:
+        security["accept_tag_only_images"] = True
+        return
+    digest = "sha256:" + "cd" * 32
+    for name, settings in components.items():
+        if settings["enabled"]:
+            settings["image"] = {**settings.get("image", {"repository": f"public.ecr.aws/supabase/{name}",
+                                                           "tag": "v1.2.3"}), "digest": digest}
+    database["bootstrap_image"] = {"repository": BOOTSTRAP_REPOSITORY, "tag": "0.1.0", "digest": digest}
+
+
+@st.composite
+def registries(draw: st.DrawFn, components: dict[str, Any]) -> list[str]:
+    """Only the registries the running images need (the bootstrap image's included), and maybe more."""
+    needed = {registry_of(BOOTSTRAP_REPOSITORY)} | {
+        registry_of(settings.get("image", {}).get("repository", BY_NAME[name].repository))
+        for name, settings in components.items() if settings["enabled"]}
+    extra = draw(st.lists(st.sampled_from(["ghcr.io", "quay.io", "docker.io"]), unique=True, max_size=2))
+    return sorted(needed | set(extra))
+
+
 @st.composite
 def scaling(draw: st.DrawFn, production: bool) -> dict[str, Any]:
     low = draw(st.integers(2 if production else 1, 5))
@@ -192,7 +230,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     optional(cluster, "public_access_cidrs", draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
                                                             max_size=3)), draw(st.booleans()))
-    optional(cluster, "admin_principals", ["arn:aws:iam::123456789012:role/platform-admins"], draw(st.booleans()))
+    optional(cluster, "admin_principals", [f"arn:{partition_of(region)}:iam::{ACCOUNT}:role/platform-admins"],
+             draw(st.booleans()))
 
     allocated = draw(st.integers(20, 1000))
     backup_hour = draw(st.integers(0, 10))
@@ -221,14 +260,12 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     optional(security, "ingress_cidrs", draw(st.sampled_from([["0.0.0.0/0"], ["203.0.113.0/24", "10.0.0.0/8"]])),
              draw(st.booleans()))
-    optional(security, "waf", {"enabled": draw(st.booleans()), "rate_limit": draw(st.integers(100, 100_000))},
-             draw(st.booleans()))
-    optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
-                                                                  max_size=2))}, draw(st.booleans()))
-    optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
+    optional(security, "waf", {"enabled": production or draw(st.booleans()),
+                               "rate_limit": draw(st.integers(100, 100_000))}, draw(st.booleans()))
 
     domain = f"api.{draw(dns_label(2, 20))}.example"
     supabase: dict[str, Any] = {"domain": domain, "components": draw(components())}
+    more_security(draw, security, supabase["components"], database, production=production)
     optional(supabase, "site_url", f"https://app.{domain}", draw(st.booleans()))
     optional(supabase, "redirect_urls", [f"https://app.{domain}/callback"], draw(st.booleans()))
     smtp = draw(st.booleans())

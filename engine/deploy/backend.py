@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from engine.config.model.project import partition_of
 from engine.deploy.aws import aws_errors, error_code, http_status
 from engine.errors import EngineError
 from engine.resolve import StateLocation
@@ -74,18 +75,21 @@ def ensure_state_bucket(s3_client: Any, location: StateLocation, *, create: bool
         _create_bucket(s3_client, location)
         changes.append("bucket created")
     with aws_errors(f"checking the settings of state bucket {bucket}"):
-        changes += _reconcile(s3_client, bucket)
+        changes += _reconcile(s3_client, bucket, partition_of(location.region))
     return BackendReport(bucket, location.region, "exists" if exists else "created", tuple(changes))
 
 
-def tls_only_statement(bucket: str) -> dict[str, Any]:
-    """The policy statement that refuses any request to the bucket not made over TLS."""
+def tls_only_statement(bucket: str, partition: str) -> dict[str, Any]:
+    """The policy statement that refuses any request to the bucket not made over TLS.
+
+    `partition` is the state region's (`aws`, `aws-cn`, `aws-us-gov`): S3 ARNs carry it.
+    """
     return {
         "Sid": TLS_STATEMENT_ID,
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
@@ -143,7 +147,7 @@ def _not_ours(bucket: str) -> EngineError:
 # --- the settings ----------------------------------------------------------------------------------
 
 
-def _reconcile(s3: Any, bucket: str) -> list[str]:
+def _reconcile(s3: Any, bucket: str, partition: str) -> list[str]:
     """Put back every setting that is not as required; return what was changed."""
     changes = []
     if _versioning_fixed(s3, bucket):
@@ -154,7 +158,7 @@ def _reconcile(s3: Any, bucket: str) -> list[str]:
         changes.append("public access block: all four settings on")
     if _ownership_fixed(s3, bucket):
         changes.append("object ownership set to BucketOwnerEnforced (ACLs disabled)")
-    if _policy_fixed(s3, bucket):
+    if _policy_fixed(s3, bucket, partition):
         changes.append(f"bucket policy: TLS-only statement {TLS_STATEMENT_ID} added")
     return changes
 
@@ -205,12 +209,12 @@ def _ownership_fixed(s3: Any, bucket: str) -> bool:
     return True
 
 
-def _policy_fixed(s3: Any, bucket: str) -> bool:
+def _policy_fixed(s3: Any, bucket: str, partition: str) -> bool:
     current = _get(s3.get_bucket_policy, {"NoSuchBucketPolicy"}, Bucket=bucket)
     policy: dict[str, Any] = json.loads(current["Policy"]) if current else {"Version": "2012-10-17", "Statement": []}
     statements = policy.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
-    wanted = tls_only_statement(bucket)
+    wanted = tls_only_statement(bucket, partition)
     if any(_normalized(s) == _normalized(wanted) for s in statements):
         return False
     # Replace a stale statement of ours (same Sid); keep everybody else's.

@@ -14,7 +14,7 @@ from typing import Any
 from engine.catalog import COMPONENT_NAMES, SMS_SECRET, env_secret_name, provider_secret
 from engine.config.model.auth import PROVIDERS, SMS_SECRET_SETTING, SMS_SETTINGS, callback_url
 from engine.config.model.supabase import Auth as AuthConfig
-from engine.identities import EXTERNAL_SECRETS, STORAGE
+from engine.identities import SECRET_STORE, STORAGE
 from engine.resolve import Resolved, service_of
 from engine.targets.policies import compile_policies
 from engine.targets.values import (
@@ -130,6 +130,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             domain=supabase.domain,
             siteUrl=supabase.site_url or f"https://{supabase.domain}",
             redirectUrls=list(supabase.redirect_urls),
+            tagOnlyImages=config.project.tier != "production" or security.accept_tag_only_images,
         ),
         database=Database(
             hostParameter=infra_parameter(resolved, DATABASE_HOST_PARAMETER), port=infra.database_port,
@@ -140,7 +141,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             store=SecretStore(
                 name=f"{resolved.prefix}-supabase",
                 parametersName=f"{resolved.prefix}-parameters",
-                serviceAccount=StoreServiceAccount(name=EXTERNAL_SECRETS.name, namespace=EXTERNAL_SECRETS.namespace),
+                serviceAccount=StoreServiceAccount(name=SECRET_STORE.name, namespace=SECRET_STORE.namespace),
                 refreshInterval="1h",
             ),
             items={

@@ -70,6 +70,9 @@ class Platform(_Strict):
     domain: str = Field(min_length=1, pattern=_DNS_NAME, description="Public API host name.")
     siteUrl: str = Field(pattern=r"^https://", description="Default redirect after sign-in.")
     redirectUrls: list[str] = Field(description="Additional allowed redirect URLs.")
+    tagOnlyImages: bool = Field(
+        False, description="Images pinned by tag alone are accepted (non-production, or "
+        "security.accept_tag_only_images); only then is checkov's digest check (CKV_K8S_43) skipped.")
 
 
 class DatabaseTls(_Strict):

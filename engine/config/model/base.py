@@ -114,6 +114,30 @@ def _cidr(value: str) -> str:
     return str(_ipv4_network(value))
 
 
+# Ranges that are never a real client or a real private network: loopback, link-local (instance
+# metadata lives there), carrier-grade NAT (shared by many customers of one carrier), "this network".
+SPECIAL_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in (
+    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10", "224.0.0.0/4", "240.0.0.0/4",
+))
+
+
+def _special_range(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network | None:
+    """The special block `network` lies in (or covers only part of), or None; 0.0.0.0/0 is not special."""
+    if network.prefixlen == 0:
+        return None
+    return next((block for block in SPECIAL_BLOCKS if network.overlaps(block)), None)
+
+
+def _ingress_cidr(value: str) -> str:
+    network = _ipv4_network(value)
+    block = _special_range(network)
+    if block is not None:
+        raise invalid(f"{value} overlaps {block}, a loopback, link-local, carrier-grade NAT or reserved range "
+                      "that no client of the load balancer comes from",
+                      "list the public or VPC ranges clients really use, or 0.0.0.0/0 for a public API")
+    return str(network)
+
+
 def _private_cidr(value: str) -> str:
     network = _ipv4_network(value)
     if not any(network.subnet_of(block) for block in PRIVATE_BLOCKS):
@@ -134,6 +158,10 @@ def _operator_cidr(value: str) -> str:
     if any(network.subnet_of(block) for block in PRIVATE_BLOCKS):
         raise invalid(f"{value} is a private range; private clients already use the private endpoint",
                       "list public egress ranges only")
+    block = _special_range(network)
+    if block is not None:
+        raise invalid(f"{value} overlaps {block}, a loopback, link-local, carrier-grade NAT or reserved range, "
+                      "not an operator's public egress", "list public egress ranges only, for example 203.0.113.0/24")
     return str(network)
 
 
@@ -143,6 +171,24 @@ CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
 Cidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_cidr)]
 PrivateCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_private_cidr)]
 OperatorCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_operator_cidr)]
+IngressCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_ingress_cidr)]
+
+# C0 controls and DEL: a CR or LF in a value that becomes a mail header, tag or environment
+# variable splits it into two.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain_text(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found:
+        raise invalid(f"{value!r} contains the control character {found.group()!r}",
+                      "remove line breaks, tabs and other control characters")
+    return value
+
+
+PlainText = Annotated[str, Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
+                      AfterValidator(_plain_text)]
+"""Free text that reaches a header, tag or environment variable: no control characters."""
 
 
 def unique(values: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from engine.config.model.base import (
     K8sQuantityCpu,
     K8sQuantityMemory,
     Pattern,
+    PlainText,
     Section,
     Unique,
     invalid,
@@ -44,10 +45,45 @@ _HTTPS = re.compile(HTTPS_PATTERN)
 
 
 def _redirect_url(value: str) -> str:
-    if _HTTPS.fullmatch(value) or _LOCALHOST.fullmatch(value):
-        return value
-    raise invalid(f"{value!r} is not an allowed redirect URL",
-                  "use https://..., or http://localhost:<port> for local development")
+    if not (_HTTPS.fullmatch(value) or _LOCALHOST.fullmatch(value)):
+        raise invalid(f"{value!r} is not an allowed redirect URL",
+                      "use https://..., or http://localhost:<port> for local development")
+    # GoTrue splits its allow-list on commas and compiles each entry as a glob (`*`, `**`, `?`,
+    # `[...]`, `{a,b}`, `\`): a comma smuggles in a second entry such as `**`, and a glob that
+    # does not compile stops GoTrue at start.
+    if "," in value:
+        raise invalid(f"{value!r} contains a comma, which separates entries of GoTrue's allow-list",
+                      "list each redirect URL as its own entry")
+    problem = glob_problem(value)
+    if problem:
+        raise invalid(f"{value!r} is not a valid redirect pattern: {problem}",
+                      "escape literal [ ] { } \\ with a backslash, or remove them")
+    return value
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why GoTrue's glob compiler would refuse `pattern`, or None (brackets balanced, escapes complete)."""
+    index, size = 0, len(pattern)
+    while index < size:
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 == size:
+                return "it ends with an unfinished escape"
+            index += 2
+            continue
+        if char == "[":
+            end = pattern.find("]", index + 2 if pattern[index + 1:index + 2] in ("!", "^") else index + 1)
+            if end == -1 or end == index + 1:
+                return f"the [ at position {index + 1} is not closed"
+            index = end + 1
+            continue
+        if char == "]":
+            return f"the ] at position {index + 1} closes nothing"
+        if char in "{}":
+            return f"the {char} at position {index + 1} starts or ends alternatives, whose commas GoTrue splits on"
+        index += 1
+    return None
+
 
 
 def _not_latest(value: str) -> str:
@@ -117,10 +153,10 @@ class Components(Section):
 class Smtp(Section):
     host: Hostname = Field(description="SMTP server host.", examples=["email-smtp.eu-west-1.amazonaws.com"])
     port: Literal[465, 587] = Field(587, description="587 (STARTTLS) or 465 (implicit TLS).", examples=[587])
-    user: str = Field(min_length=1, max_length=256, description="SMTP user name. The password lives in "
+    user: PlainText = Field(min_length=1, max_length=256, description="SMTP user name. The password lives in "
                       "Secrets Manager, never in this file.", examples=["AKIAEXAMPLE"])
     sender: Email = Field(description="From address of auth emails.", examples=["no-reply@example.com"])
-    sender_name: str = Field("Supabase", min_length=1, max_length=64, description="From name.",
+    sender_name: PlainText = Field("Supabase", min_length=1, max_length=64, description="From name.",
                              examples=["Acme"])
 
 
