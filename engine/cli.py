@@ -4,10 +4,12 @@ and formats its result; `main` is the one place that turns errors into exit code
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +21,53 @@ from engine.errors import ConfigError, EngineError
 if TYPE_CHECKING:
     from engine.deploy.plan import Action
 
-EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 3, 130
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 
 FileArg = click.Path(path_type=Path, dir_okay=False)
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                      show_default=True, help="Output format; json is for CI.")
+
+
+class Output:
+    """What the error boundary must know about the running command: the format it prints in,
+    and when it started (for the elapsed time of progress lines)."""
+
+    def __init__(self) -> None:
+        self.format = "text"
+        self.started = time.monotonic()
+
+
+def format_option(*choices: str, default: str = "text", help: str = "Output format; json is for scripts and CI.",
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The shared `--format` option (passed to the command as `fmt`).
+
+    It is eager and recorded on the `Output`, so that an error raised by the command, even one
+    in a later argument, is printed by `main` as JSON on stdout when json was asked for.
+    """
+    def remember(ctx: click.Context, _: click.Parameter, value: str) -> str:
+        output = ctx.find_object(Output)
+        if output is not None:
+            output.format = value
+        return value
+
+    return click.option("--format", "fmt", type=click.Choice(list(choices or ("text", "json"))), default=default,
+                        show_default=True, is_eager=True, callback=remember, help=help)
+
+
+FORMAT = format_option()
+
+
+def emit_json(data: object) -> None:
+    """A result on stdout as indented JSON with sorted keys: stable for scripts and diffs."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def colour_enabled() -> bool | None:
+    """`None` lets click decide (colour only on a terminal); `NO_COLOR` turns it off everywhere."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """click.echo honouring NO_COLOR; ANSI styles are stripped when the stream is no terminal."""
+    click.echo(text, err=err, nl=nl, color=colour_enabled())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +75,13 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), de
 @click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")
 def cli(debug: bool) -> None:
     """Compile supabase.yaml into a private, encrypted Supabase platform on AWS."""
+    if debug:  # the engine's own log, such as what the Node.js process printed, on stderr
+        logger = logging.getLogger("engine")
+        handler = logging.StreamHandler()
+        handler.set_name("supa-engine --debug")
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger.handlers = [h for h in logger.handlers if h.get_name() != handler.get_name()] + [handler]
+        logger.setLevel(logging.DEBUG)
 
 
 @cli.command()
@@ -54,7 +105,7 @@ def validate(files: Sequence[Path], fmt: str) -> None:
             if fmt == "text":
                 click.echo(f"ok  {file}  ({summary})")
     if fmt == "json":
-        click.echo(json.dumps({"results": results}, indent=2))
+        emit_json({"results": results})
     invalid = [r for r in results if not r["valid"]]
     if invalid:
         raise _Quiet(f"{len(invalid)} of {len(results)} config(s) invalid" if fmt == "text" else None)
@@ -82,10 +133,10 @@ def schema(out: Path, chart: Path, check: bool) -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path())
 @click.option("--force", is_flag=True, help="Replace scaffold files that already exist.")
 def init(directory: Path, force: bool) -> None:
-    """Scaffold supabase.yaml, environments/ and schemas/ in DIRECTORY."""
+    """Scaffold supabase.yaml, environments/ and schemas/ in DIRECTORY (default: the current one)."""
     from engine.scaffold import scaffold
 
     for path in scaffold(directory, force=force).files:
@@ -97,12 +148,18 @@ def init(directory: Path, force: bool) -> None:
 @cli.command()
 @click.argument("file", type=FileArg)
 @click.option("--origin", is_flag=True, help="Annotate each value with the file:line that set it.")
-def show(file: Path, origin: bool) -> None:
+@FORMAT
+def show(file: Path, origin: bool, fmt: str) -> None:
     """Print the merged config with every default filled in."""
     from engine.config import load_config
-    from engine.config.show import render_config
+    from engine.config.show import origins_of, render_config
 
-    click.echo(render_config(load_config(file), origin=origin), nl=False)
+    loaded = load_config(file)
+    if fmt == "json":
+        origins = {"origins": origins_of(loaded)} if origin else {}
+        emit_json({"config": loaded.config.model_dump(mode="json"), **origins})
+        return
+    click.echo(render_config(loaded, origin=origin), nl=False)
 
 
 @cli.command()
@@ -115,9 +172,9 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
     from engine.synth import synth as run
 
     _choose_node()
-    reports = run(files, out, progress=_progress)
+    reports = run(files, out, progress=_stage)
     if fmt == "json":
-        click.echo(json.dumps({"environments": [r.as_dict() for r in reports]}, indent=2))
+        emit_json({"environments": [r.as_dict() for r in reports]})
         return
     for report in reports:
         click.echo(f"{report.environment}: {report.directory}")
@@ -130,20 +187,26 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
 
 @cli.command()
 @click.argument("file", type=FileArg)
-def check(file: Path) -> None:
+@FORMAT
+def check(file: Path, fmt: str) -> None:
     """Synthesize in a scratch directory and run every invariant; writes nothing."""
     from engine.synth import check as run
 
     _choose_node()
-    built = run(file, progress=_progress)
+    built = run(file, progress=_stage)
+    if fmt == "json":
+        emit_json({"config": str(file), "passed": True, "kubernetes_objects": built.kubernetes_objects,
+                   "stacks": [{"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
+                               "depends_on": list(s.depends_on)} for s in built.stacks]})
+        return
     click.echo(f"{file}: {len(built.stacks)} stacks and {built.kubernetes_objects} Kubernetes objects pass every "
                "invariant")
 
 
 @cli.command()
 @click.argument("file", type=FileArg)
-@click.option("--format", "fmt", type=click.Choice(["table", "mermaid", "dot"]), default="table", show_default=True,
-              help="A table for review, Mermaid for Markdown, or Graphviz DOT.")
+@format_option("table", "mermaid", "dot", "json", default="table",
+               help="A table for review, Mermaid for Markdown, Graphviz DOT, or JSON for scripts.")
 def graph(file: Path, fmt: str) -> None:
     """Print who may talk to whom, on which port: exactly what the NetworkPolicies allow."""
     from engine.config import load_config
@@ -151,6 +214,10 @@ def graph(file: Path, fmt: str) -> None:
     from engine.resolve import resolve
 
     flows = intended_flows(resolve(load_config(file).config))
+    if fmt == "json":
+        emit_json({"flows": [{"client": f.client, "server": f.server, "port": f.port, "protocol": f.protocol,
+                              "why": f.why} for f in sorted(flows)]})
+        return
     click.echo({"table": as_table, "mermaid": as_mermaid, "dot": as_dot}[fmt](flows), nl=False)
 
 
@@ -162,19 +229,18 @@ def _deploy_command(action: Action, summary: str) -> None:
     @click.option("--terraform-bin", help="Terraform or OpenTofu binary (default: terraform, then tofu, on PATH).")
     @click.option("--yes", is_flag=True, help="Answer yes to every confirmation (for CI).")
     @click.option("--dry-run", is_flag=True, help="Print the stacks and commands; touch nothing in AWS.")
-    @click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
-                  help="Required to destroy a production environment: its name.")
+    @_only_for_destroy(action)
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
-                confirm_name: str | None, fmt: str) -> None:
+                fmt: str, confirm_name: str | None = None) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
 
         options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
         _choose_node()
-        report = deploy(file, options, ask=_ask, progress=_progress)
+        report = deploy(file, options, ask=_ask, progress=_report)
         if fmt == "json":
-            click.echo(json.dumps(report.as_dict(), indent=2))
+            emit_json(report.as_dict())
         elif report.run is None:
             click.echo(render_text(report.plan), nl=False)
         else:
@@ -182,6 +248,14 @@ def _deploy_command(action: Action, summary: str) -> None:
                 click.echo(f"{outcome.stack:<10} {outcome.status}")
         if report.run is not None and report.run.declined:
             raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
+
+
+def _only_for_destroy(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--confirm` exists on `destroy` only: the other actions never ask for a name."""
+    if action != "destroy":
+        return lambda command: command
+    return click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
+                        help="Required to destroy a production environment: its name.")
 
 
 _deploy_command("plan", "Synthesize, then show what Terraform would change in each stack.")
@@ -196,12 +270,27 @@ def secrets() -> None:
 
 @secrets.command("status")
 @click.argument("file", type=FileArg)
-def secrets_status(file: Path) -> None:
-    """List the environment's secrets and whether each has a value."""
+@FORMAT
+def secrets_status(file: Path, fmt: str) -> None:
+    """List the environment's secrets and whether each has a value.
+
+    Exit 1 when any secret needs you: a missing container, a value only you can set, or an
+    empty one that `apply` has yet to generate.
+    """
     from engine.deploy.run import status_of_config
 
-    for status in status_of_config(file):
-        click.echo(status.render())
+    statuses = status_of_config(file)
+    pending = [s for s in statuses if s.state != "set"]
+    if fmt == "json":
+        emit_json({"secrets": [{"name": s.name, "kind": s.kind, "state": s.state, "hint": s.hint} for s in statuses]})
+    else:
+        for status in statuses:
+            echo(f"{_styled(f'{status.state:<17}', 'green' if status.state == 'set' else 'yellow')} {status.name}")
+        # One hint per distinct action: fourteen missing containers need one `apply`, not fourteen lines.
+        for hint in dict.fromkeys(s.hint for s in pending if s.hint):
+            echo(f"  Hint: {hint}")
+    if pending:
+        raise _Quiet(f"{len(pending)} of {len(statuses)} secret(s) need attention" if fmt == "text" else None)
 
 
 def _choose_node() -> None:
@@ -218,8 +307,35 @@ def _ask(question: str) -> bool:
     return click.confirm(question, default=False)
 
 
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
+def _elapsed() -> str:
+    output = click.get_current_context().find_object(Output)
+    return f"[{time.monotonic() - (output.started if output else time.monotonic()):6.1f}s] "
+
+
+def _stage(message: str) -> None:
+    """A step of a long command (compile, render, check, write): on a terminal only."""
+    if sys.stderr.isatty():
+        echo(_styled(_elapsed(), "bright_black") + message, err=True)
+
+
+def _report(message: str) -> None:
+    """A deploy message (stack steps, plan summaries): always shown, timed on a terminal."""
+    prefix = _styled(_elapsed(), "bright_black") if sys.stderr.isatty() else ""
+    echo("\n".join(prefix + _colour_change(line) for line in message.splitlines()), err=True)
+
+
+_CHANGE_COLOURS = {"-": "red", "-/+": "yellow", "~": "yellow", "+": "green"}
+
+
+def _colour_change(line: str) -> str:
+    """Colour a plan summary's resource line by its action: destroys red, replacements yellow."""
+    mark, _, rest = line.strip().partition(" ")
+    colour = _CHANGE_COLOURS.get(mark) if line.startswith("  ") and rest else None
+    return _styled(line, colour, bold=mark in ("-", "-/+")) if colour else line
+
+
+def _styled(text: str, colour: str | None, *, bold: bool = False) -> str:
+    return click.style(text, fg=colour, bold=bold)
 
 
 @cli.group()
@@ -256,31 +372,49 @@ class _Quiet(EngineError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and map the outcome to an exit code: 1 user error, 3 bug, 130 interrupt."""
+    """Run the CLI and map the outcome to an exit code: 1 user error, 2 usage, 3 bug, 130 interrupt."""
     args = list(sys.argv[1:] if argv is None else argv)
+    output = Output()
     try:
-        cli.main(args=args, prog_name="supa-engine", standalone_mode=False)
+        cli.main(args=args, prog_name="supa-engine", standalone_mode=False, obj=output)
     except EngineError as exc:
-        if exc.message:
-            click.echo(("error: " if not isinstance(exc, ConfigError) else "") + exc.render(), err=True)
+        if not exc.message:  # already reported (a `_Quiet` after a printed result)
+            pass
+        elif output.format == "json":
+            _json_error(exc, EXIT_USER)
+        else:
+            prefix = "" if isinstance(exc, ConfigError) else _styled("error:", "red", bold=True) + " "
+            echo(prefix + exc.render(), err=True)
         return EXIT_USER
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        echo("interrupted", err=True)
         return EXIT_INTERRUPT
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_USER
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPT
+    except click.ClickException as exc:  # usage errors (exit 2) and unreadable arguments (exit 1)
+        code = EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_USER
+        if output.format == "json":
+            _json_error(EngineError(exc.format_message()), code)
+        else:
+            exc.show()
+        return code
     except Exception:  # the boundary: anything else is a bug in the engine
         if "--debug" in args:
             traceback.print_exc()
         else:
-            click.echo("internal error: this is a bug in supa-engine; rerun with --debug for the traceback",
-                       err=True)
+            message = "this is a bug in supa-engine; rerun with --debug for the traceback"
+            if output.format == "json":
+                _json_error(EngineError(message), EXIT_BUG, kind="internal")
+            else:
+                echo(_styled("internal error:", "red", bold=True) + " " + message, err=True)
         return EXIT_BUG
     return EXIT_OK
+
+
+def _json_error(exc: EngineError, code: int, *, kind: str = "user") -> None:
+    """Under `--format json` an error is a JSON document on stdout, like every result."""
+    error: dict[str, object] = {"kind": kind, "exit_code": code, "message": exc.message, "hint": exc.hint}
+    if isinstance(exc, ConfigError):
+        error["problems"] = [p.as_dict() for p in exc.problems]
+    emit_json({"error": error})
 
 
 def entry_point() -> None:

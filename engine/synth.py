@@ -87,9 +87,8 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tup
     resolved = resolve(load_config(path).config)
     environment = resolved.config.project.environment
     target = out / environment
-    progress(f"{path}: synthesizing {environment}")
     built = replace_directory(target, partial(_build, resolved, progress=progress))
-    progress(f"{path}: wrote {target}")
+    progress(f"wrote {target}")
     return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 
 
@@ -103,11 +102,14 @@ def check(config: Path, progress: Progress = lambda _: None) -> Built:
 def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
     """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
     terraform = staging / "terraform"
+    environment = resolved.config.project.environment
+    progress(f"compiling {environment}: Terraform stacks with CDK Terrain")
     synthesize(resolved, terraform)
     entries = ordered(read_manifest(terraform / "manifest.json"))
     stacks = read_stacks(terraform, entries)
+    progress(f"rendering {environment}: chart values and Kubernetes manifests")
     manifests = _kubernetes(resolved, staging)
-    progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
+    progress(f"checking {environment}: {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
     problems = [f.render() for f in check_all(
         stacks, manifests, registries=resolved.config.security.image_registries,
         namespace_labels={ns.name: ns.labels for ns in namespaces()}, flows=intended_flows(resolved),

@@ -51,13 +51,13 @@ class _Loader(yaml.SafeLoader):
     yaml_implicit_resolvers = {}  # noqa: RUF012 - PyYAML's own registry, replaced per subclass
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > 2 * MAX_DEPTH:
                 raise _TooDeep(problem=f"nesting deeper than {MAX_DEPTH} levels",
                                problem_mark=self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -140,6 +140,7 @@ def _compose(text: str, name: str) -> yaml.Node | None:
         return loader.get_single_node()
     except _TooDeep as exc:
         mark = exc.problem_mark
+        assert mark is not None
         raise _error(name, mark.line + 1, mark.column + 1, "", str(exc.problem),
                      "a config is only a few levels deep; check for unclosed brackets") from None
     except yaml.MarkedYAMLError as exc:
