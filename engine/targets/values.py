@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from engine.catalog import COMPONENT_NAMES
-from engine.config.model.base import CIDR_PATTERN, CPU_PATTERN, MEMORY_PATTERN
+from engine.config.model.base import CIDR_PATTERN, CPU_PATTERN, MEMORY_PATTERN, pattern_error
 
 _CPU = f"^{CPU_PATTERN}$"
 _MEMORY = f"^{MEMORY_PATTERN}$"
@@ -22,6 +22,11 @@ _IMAGE = r"^[a-z0-9.:/_-]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64
 _ARN = r"^arn:aws(-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$"
 _DNS_NAME = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
 _SECRET_KEY = r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$"
+_HTTPS = r"^https://"
+_DATABASE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+_DURATION = r"^[0-9]+[smh]$"
+_VERSION = r"^[a-z0-9]{1,16}$"
+_SSL_POLICY = r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)"
 
 
 class _Strict(BaseModel):
@@ -60,7 +65,7 @@ class Platform(_Strict):
     prefix: str = Field(min_length=1, pattern=_DNS_NAME, description="<project>-<environment>.")
     region: str = Field(min_length=1, description="AWS region.")
     domain: str = Field(min_length=1, pattern=_DNS_NAME, description="Public API host name.")
-    siteUrl: str = Field(pattern=r"^https://", description="Default redirect after sign-in.")
+    siteUrl: str = Field(pattern=_HTTPS, description="Default redirect after sign-in.")
     redirectUrls: list[str] = Field(description="Additional allowed redirect URLs.")
 
 
@@ -75,7 +80,7 @@ class DatabaseTls(_Strict):
 class Database(_Strict):
     host: str = Field(min_length=1, pattern=_DNS_NAME, description="RDS endpoint host.")
     port: int = Field(ge=1, le=65535, description="RDS port.")
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="Database name.")
+    name: str = Field(min_length=1, pattern=_DATABASE_NAME, description="Database name.")
     tls: DatabaseTls
 
 
@@ -87,12 +92,12 @@ class StoreServiceAccount(_Strict):
 class SecretStore(_Strict):
     name: str = Field(min_length=1, pattern=_DNS_NAME, description="ClusterSecretStore name.")
     serviceAccount: StoreServiceAccount
-    refreshInterval: str = Field(pattern=r"^[0-9]+[smh]$", description="How often ESO re-reads each secret.")
+    refreshInterval: str = Field(pattern=_DURATION, description="How often ESO re-reads each secret.")
 
 
 class SecretItem(_Strict):
     remoteKey: str = Field(min_length=1, description="Secrets Manager name (never a value).")
-    version: str = Field(pattern=r"^[a-z0-9]{1,16}$",
+    version: str = Field(pattern=_VERSION,
                          description="Token of the Secrets Manager version; part of the synced Secret's name.")
 
 
@@ -119,7 +124,7 @@ class Ingress(_Strict):
     className: str = Field(min_length=1, description="IngressClass of the AWS Load Balancer Controller.")
     loadBalancerName: str = Field(min_length=1, max_length=32, description="ALB name.")
     certificateArn: str = Field(pattern=_ARN, description="ACM certificate (HTTPS only).")
-    sslPolicy: str = Field(pattern=r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)",
+    sslPolicy: str = Field(pattern=_SSL_POLICY,
                            description="TLS 1.2+ listener policy.")
     inboundCidrs: list[str] = Field(min_length=1, json_schema_extra={"items": {"pattern": _CIDR}},
                                     description="Sources allowed to reach the load balancer.")
@@ -179,4 +184,33 @@ class ChartValues(_Strict):
 def values_schema() -> dict[str, Any]:
     """JSON Schema of the chart values (written to charts/supabase/values.schema.json)."""
     schema = ChartValues.model_json_schema()
+    _explain_patterns(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _explain_patterns(node: Any) -> None:
+    """Give every pattern its `patternErrorMessage`, which editors show instead of the regex."""
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            node["patternErrorMessage"] = _PATTERN_MESSAGES[node["pattern"]]
+        for value in node.values():
+            _explain_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _explain_patterns(value)
+
+
+_PATTERN_MESSAGES = {
+    _CPU: pattern_error("a CPU quantity", "millicores such as 250m, or cores such as 1 or 0.5"),
+    _MEMORY: pattern_error("a memory quantity", "a whole number with Ki, Mi, Gi or Ti, such as 512Mi"),
+    _CIDR: pattern_error("an IPv4 CIDR block", "write it as a.b.c.d/prefix"),
+    _IMAGE: pattern_error("a pinned image", "repository:tag, optionally @sha256:digest"),
+    _ARN: pattern_error("an AWS ARN", "arn:aws:<service>:<region>:<12-digit account>:<resource>"),
+    _DNS_NAME: pattern_error("a DNS name", "lowercase letters, digits, '.' and '-'"),
+    _SECRET_KEY: pattern_error("a secret key name", "lowercase letters, digits and '-', up to 42 characters"),
+    _HTTPS: pattern_error("an https URL", "start it with https://"),
+    _DATABASE_NAME: pattern_error("a database name", "a letter or '_', then letters, digits or '_', up to 63"),
+    _DURATION: pattern_error("a duration", "a whole number with s, m or h, such as 1h"),
+    _VERSION: pattern_error("a version label", "up to 16 lowercase letters and digits"),
+    _SSL_POLICY: pattern_error("a TLS 1.2+ ELB security policy", "such as ELBSecurityPolicy-TLS13-1-2-2021-06"),
+}
