@@ -12,15 +12,13 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine import __version__
 from engine.catalog import BY_NAME, SECRETS, Secret, enabled
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
 from engine.config.model.supabase import Image
+from engine.errors import EngineError
 
 MANAGED_BY = "supa-engine"
-# The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
-BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{__version__}"
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
 NAME_LIMITS: Mapping[str, int] = {
@@ -130,7 +128,7 @@ def resolve(config: Config) -> Resolved:
         services=services,
         secrets=tuple(s for s in SECRETS if s.needs is None or s.needs in on
                       or (s.needs == "smtp" and config.supabase.auth.smtp is not None)),
-        bootstrap_image=image_reference(config.database.bootstrap_image, BOOTSTRAP_IMAGE),
+        bootstrap_image=_bootstrap_image(config),
         state=StateLocation(
             bucket=names["state_bucket"],
             region=config.state.region or region,
@@ -162,6 +160,13 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
         ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]))
         for i in range(zones)
     )
+
+
+def _bootstrap_image(config: Config) -> str:
+    image = config.database.bootstrap_image
+    if image is None:  # validation refuses this (engine.config.rules), with what to set
+        raise EngineError("database.bootstrap_image is not set", "run `supa-engine validate` on the config")
+    return image_reference(image, "")
 
 
 def image_reference(image: Image | None, default: str) -> str:

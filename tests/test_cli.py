@@ -287,3 +287,14 @@ def test_shell_completion_works_as_documented() -> None:
     code = "import sys; sys.argv[0] = 'supa-engine'; from engine.cli import entry_point; entry_point()"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert "plain,validate" in result.stdout.splitlines(), result
+
+
+def test_the_example_says_who_sets_the_smtp_password() -> None:
+    """`apply` generates every secret except the external ones, which stop it until the user sets them."""
+    from engine.catalog import SECRETS
+
+    smtp = next(s for s in SECRETS if s.name == "smtp-password")
+    assert smtp.kind == "external"
+    example = (ROOT / "supabase.yaml").read_text()
+    smtp_section = example[example.index("    smtp:"):example.index("autoscaling:")]
+    assert "generated" not in smtp_section and "yours to set" in smtp_section

@@ -98,8 +98,8 @@ class Database(Section):
     )
     bootstrap_image: Image | None = Field(
         None, description="Image of the Job that runs `supa-engine db bootstrap` before each install and "
-        "upgrade (built from the repository's Dockerfile); the engine's published image when omitted. Must "
-        "come from `security.image_registries`.",
+        "upgrade. Required: build it from the repository's Dockerfile and push it to a registry in "
+        "`security.image_registries` (supa-engine publishes no image).",
         examples=[{"repository": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/supa-engine", "tag": "0.1.0"}],
     )
     maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] = Field(
