@@ -6,8 +6,9 @@ Usage in a conftest.py::
 
 or directly: ``server = PostgresServer.start(); ...; server.stop()``.
 
-The binaries come from ``$SUPA_ENGINE_PG_BIN`` or ``/usr/lib/postgresql/15/bin``. Missing
-binaries are an error, never a skip: CI installs them. initdb/postgres refuse to run as root,
+The binaries come from ``$SUPA_ENGINE_PG_BIN`` or ``/usr/lib/postgresql/15/bin``. Without them
+the database tests skip with the reason, except under SUPA_ENGINE_REQUIRE_TOOLS=1 (CI), where
+that is a failure (``tests.tools``). initdb/postgres refuse to run as root,
 so as root the server runs as the ``postgres`` system user (via ``runuser``).
 
 The cluster: superuser ``postgres`` reachable without password over the Unix socket in a
@@ -32,6 +33,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+
+from tests.tools import tool_missing
 
 DEFAULT_BIN = "/usr/lib/postgresql/15/bin"
 SYSTEM_USER = "postgres"
@@ -200,7 +203,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         server = PostgresServer.start()
     except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        tool_missing(str(exc))
     try:
         yield server
     finally:
