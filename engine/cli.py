@@ -172,7 +172,7 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
     from engine.synth import synth as run
 
     _choose_node()
-    reports = run(files, out, progress=_stage)
+    reports = run(files, out, progress=_progress)
     if fmt == "json":
         emit_json({"environments": [r.as_dict() for r in reports]})
         return
@@ -193,7 +193,7 @@ def check(file: Path, fmt: str) -> None:
     from engine.synth import check as run
 
     _choose_node()
-    built = run(file, progress=_stage)
+    built = run(file, progress=_progress)
     if fmt == "json":
         emit_json({"config": str(file), "passed": True, "kubernetes_objects": built.kubernetes_objects,
                    "stacks": [{"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
@@ -238,7 +238,7 @@ def _deploy_command(action: Action, summary: str) -> None:
 
         options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
         _choose_node()
-        report = deploy(file, options, ask=_ask, progress=_report)
+        report = deploy(file, options, ask=_ask, progress=_progress)
         if fmt == "json":
             emit_json(report.as_dict())
         elif report.run is None:
@@ -312,15 +312,15 @@ def _elapsed() -> str:
     return f"[{time.monotonic() - (output.started if output else time.monotonic()):6.1f}s] "
 
 
-def _stage(message: str) -> None:
-    """A step of a long command (compile, render, check, write): on a terminal only."""
-    if sys.stderr.isatty():
-        echo(_styled(_elapsed(), "bright_black") + message, err=True)
+def _progress(message: str) -> None:
+    """Progress on stderr, timed on a terminal. A synthesis `Stage` shows on a terminal only;
+    a deploy report (stack steps, plan summaries) always, since CI logs need it."""
+    from engine.synth import Stage
 
-
-def _report(message: str) -> None:
-    """A deploy message (stack steps, plan summaries): always shown, timed on a terminal."""
-    prefix = _styled(_elapsed(), "bright_black") if sys.stderr.isatty() else ""
+    terminal = sys.stderr.isatty()
+    if isinstance(message, Stage) and not terminal:
+        return
+    prefix = _styled(_elapsed(), "bright_black") if terminal else ""
     echo("\n".join(prefix + _colour_change(line) for line in message.splitlines()), err=True)
 
 

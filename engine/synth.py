@@ -33,6 +33,13 @@ from engine.write import dump_yaml, replace_directory, write_text
 Progress = Callable[[str], None]
 
 
+class Stage(str):
+    """A progress note about a step of synthesis (compile, render, check, write): worth seeing
+    while waiting at a terminal, noise in a log, unlike the deploy's reports."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class SynthesizedStack:
     name: str
@@ -88,7 +95,7 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tup
     environment = resolved.config.project.environment
     target = out / environment
     built = replace_directory(target, partial(_build, resolved, progress=progress))
-    progress(f"wrote {target}")
+    progress(Stage(f"wrote {target}"))
     return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 
 
@@ -103,13 +110,13 @@ def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
     """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
     terraform = staging / "terraform"
     environment = resolved.config.project.environment
-    progress(f"compiling {environment}: Terraform stacks with CDK Terrain")
+    progress(Stage(f"compiling {environment}: Terraform stacks with CDK Terrain"))
     synthesize(resolved, terraform)
     entries = ordered(read_manifest(terraform / "manifest.json"))
     stacks = read_stacks(terraform, entries)
-    progress(f"rendering {environment}: chart values and Kubernetes manifests")
+    progress(Stage(f"rendering {environment}: chart values and Kubernetes manifests"))
     manifests = _kubernetes(resolved, staging)
-    progress(f"checking {environment}: {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
+    progress(Stage(f"checking {environment}: {len(stacks)} stacks and {len(manifests)} Kubernetes objects"))
     problems = [f.render() for f in check_all(
         stacks, manifests, registries=resolved.config.security.image_registries,
         namespace_labels={ns.name: ns.labels for ns in namespaces()}, flows=intended_flows(resolved),

@@ -16,6 +16,7 @@ import yaml
 
 from engine import cli
 from engine.cli import main
+from engine.synth import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [ROOT / "supabase.yaml", *sorted((ROOT / "environments").glob("*.yaml"))]
@@ -241,11 +242,12 @@ def test_graph_json_lists_the_flows(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_stages_show_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with click.Context(cli.cli, obj=cli.Output()):
-        cli._stage("compiling")
-        assert capsys.readouterr().err == ""  # not a terminal: quiet
+        cli._progress(Stage("compiling"))
+        cli._progress("network: 1 to add, 0 to change, 0 to destroy")
+        assert capsys.readouterr().err == "network: 1 to add, 0 to change, 0 to destroy\n"  # reports only
         terminal = FakeTerminal()
         monkeypatch.setattr(sys, "stderr", terminal)
-        cli._stage("compiling")
+        cli._progress(Stage("compiling"))
     assert re.fullmatch(r"\[ +\d+\.\ds\] compiling\n", click.unstyle(terminal.getvalue()))
 
 
