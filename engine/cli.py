@@ -392,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:  # usage errors (exit 2) and unreadable arguments (exit 1)
         code = EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_USER
         if output.format == "json":
-            _json_error(EngineError(exc.format_message()), code)
+            _json_error(EngineError(exc.format_message()), code, kind="usage" if code == EXIT_USAGE else "user")
         else:
             exc.show()
         return code

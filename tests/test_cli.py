@@ -208,7 +208,7 @@ def test_errors_are_json_on_stdout_under_format_json(tmp_path: Path, capsys: pyt
     assert json.loads(capsys.readouterr().out)["error"]["kind"] == "user"
     assert main(["graph", "--format", "json"]) == 2
     usage = json.loads(capsys.readouterr().out)["error"]
-    assert usage["exit_code"] == 2 and "Missing argument" in usage["message"]
+    assert usage["exit_code"] == 2 and usage["kind"] == "usage" and "Missing argument" in usage["message"]
 
 
 def test_internal_error_is_json_under_format_json(
