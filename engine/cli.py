@@ -33,6 +33,12 @@ class Output:
     def __init__(self) -> None:
         self.format = "text"
         self.started = time.monotonic()
+        self.debug_log: logging.Handler | None = None
+
+    def close(self) -> None:
+        if self.debug_log is not None:
+            logging.getLogger("engine").removeHandler(self.debug_log)
+            logging.getLogger("engine").setLevel(logging.NOTSET)
 
 
 def format_option(*choices: str, default: str = "text", help: str = "Output format; json is for scripts and CI.",
@@ -72,15 +78,15 @@ def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="supa-engine")
-@click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")
-def cli(debug: bool) -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of internal errors and the engine's log.")
+@click.pass_obj
+def cli(output: Output | None, debug: bool) -> None:
     """Compile supabase.yaml into a private, encrypted Supabase platform on AWS."""
-    if debug:  # the engine's own log, such as what the Node.js process printed, on stderr
+    if debug and output is not None:  # the engine's own log, such as what Node.js printed, on stderr
+        output.debug_log = logging.StreamHandler()
+        output.debug_log.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
         logger = logging.getLogger("engine")
-        handler = logging.StreamHandler()
-        handler.set_name("supa-engine --debug")
-        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
-        logger.handlers = [h for h in logger.handlers if h.get_name() != handler.get_name()] + [handler]
+        logger.addHandler(output.debug_log)
         logger.setLevel(logging.DEBUG)
 
 
@@ -406,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 echo(_styled("internal error:", "red", bold=True) + " " + message, err=True)
         return EXIT_BUG
+    finally:
+        output.close()
     return EXIT_OK
 
 
