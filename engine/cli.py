@@ -3,11 +3,9 @@ and formats its result; `main` is the one place that turns errors into exit code
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine import __version__
+from engine.console import FORMAT, Output, echo, emit_json, format_option, json_error, progress, styled
 from engine.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:
@@ -24,56 +23,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 
 FileArg = click.Path(path_type=Path, dir_okay=False)
-
-
-class Output:
-    """What the error boundary must know about the running command: the format it prints in,
-    and when it started (for the elapsed time of progress lines)."""
-
-    def __init__(self) -> None:
-        self.format = "text"
-        self.started = time.monotonic()
-        self.debug_log: logging.Handler | None = None
-
-    def close(self) -> None:
-        if self.debug_log is not None:
-            logging.getLogger("engine").removeHandler(self.debug_log)
-            logging.getLogger("engine").setLevel(logging.NOTSET)
-
-
-def format_option(*choices: str, default: str = "text", help: str = "Output format; json is for scripts and CI.",
-                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The shared `--format` option (passed to the command as `fmt`).
-
-    It is eager and recorded on the `Output`, so that an error raised by the command, even one
-    in a later argument, is printed by `main` as JSON on stdout when json was asked for.
-    """
-    def remember(ctx: click.Context, _: click.Parameter, value: str) -> str:
-        output = ctx.find_object(Output)
-        if output is not None:
-            output.format = value
-        return value
-
-    return click.option("--format", "fmt", type=click.Choice(list(choices or ("text", "json"))), default=default,
-                        show_default=True, is_eager=True, callback=remember, help=help)
-
-
-FORMAT = format_option()
-
-
-def emit_json(data: object) -> None:
-    """A result on stdout as indented JSON with sorted keys: stable for scripts and diffs."""
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
-
-
-def colour_enabled() -> bool | None:
-    """`None` lets click decide (colour only on a terminal); `NO_COLOR` turns it off everywhere."""
-    return False if os.environ.get("NO_COLOR") else None
-
-
-def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
-    """click.echo honouring NO_COLOR; ANSI styles are stripped when the stream is no terminal."""
-    click.echo(text, err=err, nl=nl, color=colour_enabled())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,7 +127,7 @@ def synth(files: Sequence[Path], out: Path, fmt: str) -> None:
     from engine.synth import synth as run
 
     _choose_node()
-    reports = run(files, out, progress=_progress)
+    reports = run(files, out, progress=progress)
     if fmt == "json":
         emit_json({"environments": [r.as_dict() for r in reports]})
         return
@@ -199,7 +148,7 @@ def check(file: Path, fmt: str) -> None:
     from engine.synth import check as run
 
     _choose_node()
-    built = run(file, progress=_progress)
+    built = run(file, progress=progress)
     if fmt == "json":
         emit_json({"config": str(file), "passed": True, "kubernetes_objects": built.kubernetes_objects,
                    "stacks": [{"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
@@ -244,7 +193,7 @@ def _deploy_command(action: Action, summary: str) -> None:
 
         options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name)
         _choose_node()
-        report = deploy(file, options, ask=_ask, progress=_progress)
+        report = deploy(file, options, ask=_ask, progress=progress)
         if fmt == "json":
             emit_json(report.as_dict())
         elif report.run is None:
@@ -291,7 +240,7 @@ def secrets_status(file: Path, fmt: str) -> None:
         emit_json({"secrets": [{"name": s.name, "kind": s.kind, "state": s.state, "hint": s.hint} for s in statuses]})
     else:
         for status in statuses:
-            echo(f"{_styled(f'{status.state:<17}', 'green' if status.state == 'set' else 'yellow')} {status.name}")
+            echo(f"{styled(f'{status.state:<17}', 'green' if status.state == 'set' else 'yellow')} {status.name}")
         # One hint per distinct action: fourteen missing containers need one `apply`, not fourteen lines.
         for hint in dict.fromkeys(s.hint for s in pending if s.hint):
             echo(f"  Hint: {hint}")
@@ -311,37 +260,6 @@ def _ask(question: str) -> bool:
         raise EngineError(f"confirmation needed ({question}) but there is no terminal to ask",
                           "pass --yes to run unattended")
     return click.confirm(question, default=False)
-
-
-def _elapsed() -> str:
-    output = click.get_current_context().find_object(Output)
-    return f"[{time.monotonic() - (output.started if output else time.monotonic()):6.1f}s] "
-
-
-def _progress(message: str) -> None:
-    """Progress on stderr, timed on a terminal. A synthesis `Stage` shows on a terminal only;
-    a deploy report (stack steps, plan summaries) always, since CI logs need it."""
-    from engine.synth import Stage
-
-    terminal = sys.stderr.isatty()
-    if isinstance(message, Stage) and not terminal:
-        return
-    prefix = _styled(_elapsed(), "bright_black") if terminal else ""
-    echo("\n".join(prefix + _colour_change(line) for line in message.splitlines()), err=True)
-
-
-_CHANGE_COLOURS = {"-": "red", "-/+": "yellow", "~": "yellow", "+": "green"}
-
-
-def _colour_change(line: str) -> str:
-    """Colour a plan summary's resource line by its action: destroys red, replacements yellow."""
-    mark, _, rest = line.strip().partition(" ")
-    colour = _CHANGE_COLOURS.get(mark) if line.startswith("  ") and rest else None
-    return _styled(line, colour, bold=mark in ("-", "-/+")) if colour else line
-
-
-def _styled(text: str, colour: str | None, *, bold: bool = False) -> str:
-    return click.style(text, fg=colour, bold=bold)
 
 
 @cli.group()
@@ -387,9 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not exc.message:  # already reported (a `_Quiet` after a printed result)
             pass
         elif output.format == "json":
-            _json_error(exc, EXIT_USER)
+            json_error(exc, EXIT_USER)
         else:
-            prefix = "" if isinstance(exc, ConfigError) else _styled("error:", "red", bold=True) + " "
+            prefix = "" if isinstance(exc, ConfigError) else styled("error:", "red", bold=True) + " "
             echo(prefix + exc.render(), err=True)
         return EXIT_USER
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -398,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:  # usage errors (exit 2) and unreadable arguments (exit 1)
         code = EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_USER
         if output.format == "json":
-            _json_error(EngineError(exc.format_message()), code, kind="usage" if code == EXIT_USAGE else "user")
+            json_error(EngineError(exc.format_message()), code, kind="usage" if code == EXIT_USAGE else "user")
         else:
             exc.show()
         return code
@@ -408,21 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             message = "this is a bug in supa-engine; rerun with --debug for the traceback"
             if output.format == "json":
-                _json_error(EngineError(message), EXIT_BUG, kind="internal")
+                json_error(EngineError(message), EXIT_BUG, kind="internal")
             else:
-                echo(_styled("internal error:", "red", bold=True) + " " + message, err=True)
+                echo(styled("internal error:", "red", bold=True) + " " + message, err=True)
         return EXIT_BUG
     finally:
         output.close()
     return EXIT_OK
-
-
-def _json_error(exc: EngineError, code: int, *, kind: str = "user") -> None:
-    """Under `--format json` an error is a JSON document on stdout, like every result."""
-    error: dict[str, object] = {"kind": kind, "exit_code": code, "message": exc.message, "hint": exc.hint}
-    if isinstance(exc, ConfigError):
-        error["problems"] = [p.as_dict() for p in exc.problems]
-    emit_json({"error": error})
 
 
 def entry_point() -> None:

@@ -14,7 +14,7 @@ import click
 import pytest
 import yaml
 
-from engine import cli
+from engine import cli, console
 from engine.cli import main
 from engine.synth import Stage
 
@@ -241,13 +241,13 @@ def test_graph_json_lists_the_flows(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_stages_show_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    with click.Context(cli.cli, obj=cli.Output()):
-        cli._progress(Stage("compiling"))
-        cli._progress("network: 1 to add, 0 to change, 0 to destroy")
+    with click.Context(cli.cli, obj=console.Output()):
+        console.progress(Stage("compiling"))
+        console.progress("network: 1 to add, 0 to change, 0 to destroy")
         assert capsys.readouterr().err == "network: 1 to add, 0 to change, 0 to destroy\n"  # reports only
         terminal = FakeTerminal()
         monkeypatch.setattr(sys, "stderr", terminal)
-        cli._progress(Stage("compiling"))
+        console.progress(Stage("compiling"))
     assert re.fullmatch(r"\[ +\d+\.\ds\] compiling\n", click.unstyle(terminal.getvalue()))
 
 
@@ -276,9 +276,9 @@ def test_colour_on_a_terminal_and_never_under_no_color(
 
 def test_plan_summaries_colour_destroys_and_replacements() -> None:
     destroy = "    - aws_db_instance.main"
-    assert cli._colour_change(destroy) == click.style(destroy, fg="red", bold=True)
-    assert "\x1b[33m" in cli._colour_change("  -/+ aws_eks_node_group.main")
-    assert cli._colour_change("network: 1 to add, 0 to change, 1 to destroy") == (
+    assert console.colour_change(destroy) == click.style(destroy, fg="red", bold=True)
+    assert "\x1b[33m" in console.colour_change("  -/+ aws_eks_node_group.main")
+    assert console.colour_change("network: 1 to add, 0 to change, 1 to destroy") == (
         "network: 1 to add, 0 to change, 1 to destroy")
 
 
