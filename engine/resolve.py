@@ -12,9 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine import __version__
 from engine.catalog import (
-    BOOTSTRAP_REPOSITORY,
     BY_NAME,
     SECRETS,
     SMS_SECRET,
@@ -28,9 +26,9 @@ from engine.config.model.network import subnet_prefixes
 from engine.config.model.project import partition_of
 from engine.config.model.supabase import Image
 from engine.config.rules import bucket_names
+from engine.errors import EngineError
 
 MANAGED_BY = "supa-engine"
-BOOTSTRAP_IMAGE = f"{BOOTSTRAP_REPOSITORY}:{__version__}"
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
 NAME_LIMITS: Mapping[str, int] = {
@@ -140,7 +138,7 @@ def resolve(config: Config) -> Resolved:
         subnets=subnet_plan(config.network.vpc_cidr, config.network.availability_zones),
         services=services,
         secrets=secrets_of(config, on),
-        bootstrap_image=image_reference(config.database.bootstrap_image, BOOTSTRAP_IMAGE),
+        bootstrap_image=_bootstrap_image(config),
         state=StateLocation(
             bucket=names["state_bucket"],
             region=config.state.region or region,
@@ -180,6 +178,13 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
                     sts_endpoint=str(private[i].broadcast_address - 1))
         for i in range(zones)
     )
+
+
+def _bootstrap_image(config: Config) -> str:
+    image = config.database.bootstrap_image
+    if image is None:  # validation refuses this (engine.config.rules), with what to set
+        raise EngineError("database.bootstrap_image is not set", "run `supa-engine validate` on the config")
+    return image_reference(image, "")
 
 
 def image_reference(image: Image | None, default: str) -> str:

@@ -245,6 +245,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         "deletion_protection": True if production else draw(st.booleans()),
         "performance_insights": draw(st.booleans()),
         "backup_window": f"{backup_hour:02d}:00-{backup_hour + 1:02d}:30",
+        "bootstrap_image": {"repository": "ghcr.io/acme/supa-engine", "tag": "0.1.0"},
     }
     # Maintenance in the afternoon never meets a morning backup window.
     day = draw(st.sampled_from(["mon", "wed", "sun"]))

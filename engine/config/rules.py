@@ -377,7 +377,19 @@ def _digests(config: Config, why: str) -> Iterator[Violation]:
                             "and set image: {repository, tag, digest}; or set security.accept_tag_only_images")
 
 
+def _bootstrap_image(config: Config) -> Iterator[Violation]:
+    # The bootstrap Job runs the engine's own image, which no registry publishes: the operator
+    # builds it from the repository's Dockerfile, so there is no default to fall back to.
+    if config.database.bootstrap_image is None:
+        yield Violation(("database", "bootstrap_image"),
+                        "no image is set for the database bootstrap Job (supa-engine publishes none)",
+                        "build the Dockerfile at the top of the supa-engine repository, push it to a registry in "
+                        "security.image_registries and set `bootstrap_image: {repository: <registry>/supa-engine, "
+                        "tag: <version>}` under `database`")
+
+
 RULES: tuple[ConfigRule, ...] = (
+    _bootstrap_image,
     _zones,
     _subnet_room,
     _service_cidr,

@@ -168,7 +168,7 @@ def _status(secret: Secret, name: str, found: str) -> SecretStatus:
     """What a lookup means for this kind of secret (before anything is generated)."""
     if found == "missing":
         return SecretStatus(name, secret.kind, "missing container",
-                            "missing container: run apply of the data stack first (Terraform creates it)")
+                            "run apply of the data stack first (Terraform creates the containers)")
     if found == "deleted":
         return SecretStatus(name, secret.kind, "missing container",
                             f"scheduled for deletion: `aws secretsmanager restore-secret --secret-id {name}`, "

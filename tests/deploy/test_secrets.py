@@ -7,6 +7,7 @@ names and states alone.
 
 from __future__ import annotations
 
+import json
 import logging
 import string
 from typing import Any
@@ -15,6 +16,7 @@ import boto3
 import jwt
 import pytest
 
+from engine.cli import main
 from engine.deploy.aws import aws_client
 from engine.deploy.secrets import (
     SecretsReport,
@@ -27,7 +29,7 @@ from engine.deploy.secrets import (
 from engine.errors import EngineError
 from engine.resolve import Resolved
 from tests.deploy.moto_server import AwsEnv, closed_port
-from tests.support import resolved_env
+from tests.support import example, resolved_env
 
 RESOLVED = resolved_env("dev")
 REGION = RESOLVED.config.project.region
@@ -286,3 +288,24 @@ def test_sign_jwt_claims() -> None:
     token = sign_jwt("anon", "k" * 64, issued_at=100, lifetime_seconds=3600)
     claims = jwt.decode(token, "k" * 64, algorithms=["HS256"], options={"verify_exp": False})
     assert claims == {"role": "anon", "iss": "supabase", "iat": 100, "exp": 100 + 3600}
+
+
+def test_status_command_exits_1_while_something_needs_the_user_and_hints_once(
+    aws: AwsEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = str(example("dev"))
+    assert main(["secrets", "status", dev]) == 1  # no container yet
+    captured = capsys.readouterr()
+    assert captured.out.count("missing container") == len(RESOLVED.secrets)
+    assert captured.out.count("run apply of the data stack first") == 1
+    assert f"{len(RESOLVED.secrets)} of {len(RESOLVED.secrets)} secret(s) need attention" in captured.err
+
+    create_containers()
+    bootstrap()
+    assert main(["secrets", "status", "--format", "json", dev]) == 1  # the SMTP password is still yours to set
+    pending = [s for s in json.loads(capsys.readouterr().out)["secrets"] if s["state"] != "set"]
+    assert [(s["name"], s["state"]) for s in pending] == [(name("smtp-password"), "needs value")]
+
+    raw().put_secret_value(SecretId=name("smtp-password"), SecretString="from the operator")
+    assert main(["secrets", "status", dev]) == 0
+    assert "need attention" not in capsys.readouterr().err

@@ -25,6 +25,18 @@ def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("invalid", "{message}", {"message": message, "hint": hint})
 
 
+def pattern_error(what: str, hint: str) -> str:
+    """The readable text for a value that misses a pattern: the schema's `patternErrorMessage`
+    (editors show it instead of the regular expression) and, split again, validate's message."""
+    return f"Not {what}: {hint}"
+
+
+def split_pattern_error(text: str) -> tuple[str, str]:
+    """`pattern_error`'s parts again: what the value is not, and the fix."""
+    what, _, hint = text.removeprefix("Not ").partition(": ")
+    return what, hint
+
+
 @dataclass(frozen=True)
 class Pattern:
     """Annotation for a string that must match `regex`; the error names `what` and the fix.
@@ -49,6 +61,7 @@ class Pattern:
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         published = handler(schema)
         published["pattern"] = f"^(?:{self.regex})$"
+        published["patternErrorMessage"] = pattern_error(self.what, self.hint)
         return published
 
 
@@ -106,7 +119,7 @@ def _ipv4_network(value: str) -> ipaddress.IPv4Network:
         try:
             network = ipaddress.IPv4Network(value, strict=False)
         except ValueError:
-            raise invalid(f"{value!r} is not an IPv4 CIDR block", "write it as a.b.c.d/prefix") from None
+            raise invalid(f"{value!r} is not {_CIDR_WHAT}", _CIDR_HINT) from None
         raise invalid(f"{value!r} has host bits set", f"did you mean {network}?") from None
 
 
@@ -167,11 +180,14 @@ def _operator_cidr(value: str) -> str:
 
 PRIVATE_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
+_CIDR_WHAT, _CIDR_HINT = "an IPv4 CIDR block", "write it as a.b.c.d/prefix"
+_CIDR_SCHEMA = Field(json_schema_extra={"pattern": CIDR_PATTERN,
+                                        "patternErrorMessage": pattern_error(_CIDR_WHAT, _CIDR_HINT)})
 
-Cidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_cidr)]
-PrivateCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_private_cidr)]
-OperatorCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_operator_cidr)]
-IngressCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_ingress_cidr)]
+Cidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_cidr)]
+PrivateCidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_private_cidr)]
+OperatorCidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_operator_cidr)]
+IngressCidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_ingress_cidr)]
 
 # C0 controls and DEL: a CR or LF in a value that becomes a mail header, tag or environment
 # variable splits it into two.
@@ -186,8 +202,10 @@ def _plain_text(value: str) -> str:
     return value
 
 
-PlainText = Annotated[str, Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
-                      AfterValidator(_plain_text)]
+_PLAIN_TEXT_SCHEMA = Field(json_schema_extra={
+    "pattern": "^[^\\x00-\\x1f\\x7f]*$",
+    "patternErrorMessage": pattern_error("plain text", "remove line breaks, tabs and other control characters")})
+PlainText = Annotated[str, _PLAIN_TEXT_SCHEMA, AfterValidator(_plain_text)]
 """Free text that reaches a header, tag or environment variable: no control characters."""
 
 

@@ -16,6 +16,7 @@ from engine.config.model.base import (
     Section,
     Unique,
     invalid,
+    pattern_error,
 )
 from engine.config.model.network import LogRetention
 from engine.config.model.storage import BucketName
@@ -107,6 +108,8 @@ class ArgoCd(Section):
     repo_url: GitUrl = Field(description="Repository Argo CD pulls the chart and values from.",
                              examples=["https://github.com/acme/platform.git"])
     path: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._/-]+$",
+                      json_schema_extra={"patternErrorMessage": pattern_error(
+                          "a repository path", "letters, digits, '.', '_', '-' and '/' only, such as out/prod")},
                       description="Directory of the synthesized output in that repository.",
                       examples=["out/prod"])
     revision: PlainText = Field("main", min_length=1, max_length=256, description="Branch, tag or commit to follow.",
@@ -133,5 +136,7 @@ class State(Section):
                                      examples=["eu-west-1"])
     key_prefix: str = Field(
         "supa-engine", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+        json_schema_extra={"patternErrorMessage": pattern_error(
+            "a state key prefix", "letters, digits, '.', '_' and '-', in parts joined by single '/'")},
         description="Prefix of state keys: `<prefix>/<environment>/<stack>.tfstate`.", examples=["platform"],
     )
