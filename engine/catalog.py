@@ -246,8 +246,6 @@ def enabled(components: object) -> list[str]:
 
 
 DEFAULT_REGISTRY = "docker.io"
-# The engine's own image (built from the repository's Dockerfile) runs the database bootstrap Job.
-BOOTSTRAP_REPOSITORY = "public.ecr.aws/supa-engine/supa-engine"
 
 
 def registry_of(image: str) -> str:

@@ -11,13 +11,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, COMPONENT_NAMES, REQUIRES, registry_of
+from engine.catalog import BY_NAME, COMPONENT_NAMES, REQUIRES, registry_of
 from engine.config.model.auth import PROVIDERS, SMS_SETTINGS
 from engine.config.model.cluster import KUBERNETES_VERSIONS
 from engine.config.model.network import INTERFACE_ENDPOINTS, LOG_RETENTION_DAYS
 from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX, partition_of
+from engine.config.model.security import Security
 
 ACCOUNT = "123456789012"
+# The operator builds and pushes the bootstrap image (no registry publishes it); a stand-in name.
+BOOTSTRAP_REPOSITORY = "ghcr.io/acme/supa-engine"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
 PRIVATE = [ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 SERVICE_CIDRS = ("172.20.0.0/16", "10.100.0.0/16", "192.168.0.0/16")
@@ -143,7 +146,10 @@ def more_security(draw: st.DrawFn, security: dict[str, Any], components: dict[st
                                                                   max_size=2))}, draw(st.booleans()))
     optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
     pin_images(components, database, security, production=production, by_digest=draw(st.booleans()))
-    optional(security, "image_registries", draw(registries(components)), draw(st.booleans()))
+    listed = draw(registries(components))
+    # The default list serves only when it holds every registry the images come from.
+    defaults_serve = set(listed) <= set(Security.model_fields["image_registries"].default)
+    optional(security, "image_registries", listed, not defaults_serve or draw(st.booleans()))
 
 
 def pin_images(components: dict[str, Any], database: dict[str, Any], security: dict[str, Any], *,
@@ -157,8 +163,8 @@ def pin_images(components: dict[str, Any], database: dict[str, Any], security: d
     digest = "sha256:" + "cd" * 32
     for name, settings in components.items():
         if settings["enabled"]:
-            settings["image"] = {**settings.get("image", {"repository": f"public.ecr.aws/supabase/{name}",
-                                                           "tag": "v1.2.3"}), "digest": digest}
+            pinned = {"repository": BY_NAME[name].repository, "tag": BY_NAME[name].tag}
+            settings["image"] = {**settings.get("image", pinned), "digest": digest}
     database["bootstrap_image"] = {"repository": BOOTSTRAP_REPOSITORY, "tag": "0.1.0", "digest": digest}
 
 
@@ -245,7 +251,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         "deletion_protection": True if production else draw(st.booleans()),
         "performance_insights": draw(st.booleans()),
         "backup_window": f"{backup_hour:02d}:00-{backup_hour + 1:02d}:30",
-        "bootstrap_image": {"repository": "ghcr.io/acme/supa-engine", "tag": "0.1.0"},
+        "bootstrap_image": {"repository": BOOTSTRAP_REPOSITORY, "tag": "0.1.0"},
     }
     # Maintenance in the afternoon never meets a morning backup window.
     day = draw(st.sampled_from(["mon", "wed", "sun"]))

@@ -10,8 +10,7 @@ import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from engine import __version__
-from engine.catalog import BOOTSTRAP_REPOSITORY, BY_NAME, COMPONENT_NAMES, REQUIRES, enabled, registry_of
+from engine.catalog import BY_NAME, COMPONENT_NAMES, REQUIRES, enabled, registry_of
 from engine.config.load import Path_
 from engine.config.model import Config
 from engine.config.model.auth import PROVIDERS, SMS_SETTINGS
@@ -216,7 +215,9 @@ def _components(config: Config) -> Iterator[Violation]:
     images: list[tuple[Path_, Image | None, str]] = [
         (("supabase", "components", name, "image"), getattr(components, name).image, BY_NAME[name].repository)
         for name in COMPONENT_NAMES]
-    images.append((("database", "bootstrap_image"), config.database.bootstrap_image, BOOTSTRAP_REPOSITORY))
+    if config.database.bootstrap_image is not None:  # required, and without a default (_bootstrap_image)
+        bootstrap = config.database.bootstrap_image
+        images.append((("database", "bootstrap_image"), bootstrap, bootstrap.repository))
     defaults: dict[str, list[str]] = {}
     for path, image, default in images:
         running = path[0] == "database" or getattr(components, str(path[2])).enabled
@@ -366,8 +367,8 @@ def _digests(config: Config, why: str) -> Iterator[Violation]:
     images: list[tuple[Path_, Image | None, str]] = [
         (("supabase", "components", name, "image"), getattr(components, name).image,
          f"{BY_NAME[name].repository}:{BY_NAME[name].tag}") for name in enabled(components)]
-    images.append((("database", "bootstrap_image"), config.database.bootstrap_image,
-                   f"{BOOTSTRAP_REPOSITORY}:{__version__}"))
+    if config.database.bootstrap_image is not None:  # required, and without a default (_bootstrap_image)
+        images.append((("database", "bootstrap_image"), config.database.bootstrap_image, ""))
     for path, image, default in images:
         if image is None or image.digest is None:
             reference = f"{image.repository}:{image.tag}" if image else default
