@@ -1,5 +1,8 @@
 """The `supa-engine` command line. Each command parses arguments, calls one library function
-and formats its result; `main` is the one place that turns errors into exit codes."""
+and formats its result; `main` is the one place that turns errors into exit codes.
+
+Longer than most modules because it is the whole command surface: every command is a few lines of
+options and one call, and keeping them together keeps the one error boundary beside them."""
 
 from __future__ import annotations
 

@@ -170,10 +170,14 @@ def pin_images(components: dict[str, Any], database: dict[str, Any], security: d
 
 @st.composite
 def registries(draw: st.DrawFn, components: dict[str, Any]) -> list[str]:
-    """Only the registries the running images need (the bootstrap image's included), and maybe more."""
-    needed = {registry_of(BOOTSTRAP_REPOSITORY)} | {
-        registry_of(settings.get("image", {}).get("repository", BY_NAME[name].repository))
-        for name, settings in components.items() if settings["enabled"]}
+    """Only the registries the images need, and maybe more: the running images' defaults, every
+    override (validation checks a disabled component's override too) and the bootstrap image's."""
+    needed = {registry_of(BOOTSTRAP_REPOSITORY)}
+    for name, settings in components.items():
+        if "image" in settings:
+            needed.add(registry_of(settings["image"]["repository"]))
+        elif settings["enabled"]:
+            needed.add(registry_of(BY_NAME[name].repository))
     extra = draw(st.lists(st.sampled_from(["ghcr.io", "quay.io", "docker.io"]), unique=True, max_size=2))
     return sorted(needed | set(extra))
 

@@ -1,7 +1,8 @@
 """Rules that span several fields, and the stricter bounds of `tier: production`.
 
 Each rule yields violations with the exact path to change, so the error points at the value
-(or at the entry file, when the value is a default) and says what to do.
+(or at the entry file, when the value is a default) and says what to do. Longer than most
+modules because `RULES` is read as one list; each rule is a short function on its own.
 """
 
 from __future__ import annotations
