@@ -56,7 +56,7 @@ def test_production_tightens_every_rule(tmp_path: Path) -> None:
         "cluster.node_groups", "autoscaling.default.min_replicas", "supabase.auth.email_autoconfirm",
         "supabase.redirect_urls[0]", "observability.alarm_endpoints", "observability.container_insights",
         "observability.alarms.api_5xx_percent", "observability.alarms.database_free_storage_percent",
-        "security.waf.enabled", "database.bootstrap_image", *images,
+        "security.waf.enabled", "database.bootstrap_image.digest", *images,
     }
 
 

@@ -61,6 +61,8 @@ EMULATOR_DRIFT: dict[str, tuple[str, ...]] = {
     # no Performance Insights in moto's RDS
     "aws_db_instance": ("performance_insights_enabled", "performance_insights_kms_key_id"),
     "aws_db_parameter_group": ("parameter",),  # parameters come back without Source = user
+    # the fixed address per subnet of an interface endpoint is not stored (no subnet configuration)
+    "aws_vpc_endpoint": ("subnet_configuration",),
 }
 
 

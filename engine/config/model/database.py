@@ -96,7 +96,8 @@ class PointInTime(Section):
         "environment's, for example acme-prod; it keeps running).", examples=["acme-prod"],
     )
     restore_time: Annotated[str, AfterValidator(_instant)] | None = Field(
-        None, json_schema_extra={"pattern": f"^{_INSTANT.pattern}$"},
+        None, json_schema_extra={"pattern": f"^{_INSTANT.pattern}$", "patternErrorMessage": pattern_error(
+            "a UTC time", "write it as YYYY-MM-DDThh:mm:ssZ, such as 2026-03-01T09:30:00Z")},
         description="The UTC time to restore to, within the source's backup retention.",
         examples=["2026-03-01T09:30:00Z"],
     )

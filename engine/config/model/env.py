@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from engine.config.model.base import Pattern, Section
+from engine.config.model.base import Pattern, Section, pattern_error
 
 EnvName = Annotated[str, Pattern(
     r"[A-Za-z_][A-Za-z0-9_]{0,127}",
@@ -25,7 +25,10 @@ SecretName = Annotated[str, Pattern(
     "lowercase letters, digits and hyphens (at most 32); stored as <prefix>/env-<name> in Secrets Manager",
 )]
 # A literal value: printable text only, so it renders as one YAML scalar.
-EnvLiteral = Annotated[str, Field(max_length=4096, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
+EnvLiteral = Annotated[str, Field(
+    max_length=4096, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$", description="A literal value, set as is.",
+    json_schema_extra={"patternErrorMessage": pattern_error(
+        "plain text", "remove control characters other than tab and line break")})]
 
 
 class SecretRef(Section):
