@@ -19,7 +19,7 @@ from engine.errors import ConfigError, EngineError
 if TYPE_CHECKING:
     from engine.deploy.plan import Action
 
-EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 3, 130
+EXIT_OK, EXIT_USER, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 
 FileArg = click.Path(path_type=Path, dir_okay=False)
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -218,7 +218,6 @@ def upgrade_plan(file: Path, previous: Path | None, out: Path, fmt: str) -> None
 
 
 def _deploy_command(action: Action, summary: str) -> None:
-    @cli.command(name=action, help=summary)
     @click.argument("file", type=FileArg)
     @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
                   help="Output root the config is synthesized into first.")
@@ -230,7 +229,7 @@ def _deploy_command(action: Action, summary: str) -> None:
                   "replace its database with a restore: the environment's name.")
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
-                confirm_name: str | None, fmt: str) -> None:
+                confirm_name: str | None, fmt: str, detailed_exitcode: bool = False) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
 
@@ -243,9 +242,17 @@ def _deploy_command(action: Action, summary: str) -> None:
             click.echo(render_text(report.plan), nl=False)
         else:
             for outcome in report.run.stacks:
-                click.echo(f"{outcome.stack:<10} {outcome.status}")
+                click.echo(outcome.render())
         if report.run is not None and report.run.declined:
             raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
+        if detailed_exitcode and report.run is not None and report.run.has_changes:
+            raise _Changes()
+
+    if action == "plan":  # Terraform's convention, for drift checks in CI
+        command = click.option("--detailed-exitcode", is_flag=True,
+                               help="Exit 2 when any stack has changes (or waits to be planned), 0 when none, "
+                               "1 on error.")(command)
+    cli.command(name=action, help=summary)(command)
 
 
 _deploy_command("plan", "Synthesize, then show what Terraform would change in each stack.")
@@ -313,6 +320,10 @@ def db_bootstrap(dsn: str, connect_timeout: int) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+class _Changes(Exception):
+    """`plan --detailed-exitcode` found changes: exit 2, which is not an error."""
+
+
 class _Quiet(EngineError):
     """A user error whose details were already printed."""
 
@@ -321,10 +332,13 @@ class _Quiet(EngineError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and map the outcome to an exit code: 1 user error, 3 bug, 130 interrupt."""
+    """Run the CLI and map the outcome to an exit code: 1 user error, 2 changes (`plan
+    --detailed-exitcode`), 3 bug, 130 interrupt."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=args, prog_name="supa-engine", standalone_mode=False)
+    except _Changes:
+        return EXIT_CHANGES
     except EngineError as exc:
         if exc.message:
             click.echo(("error: " if not isinstance(exc, ConfigError) else "") + exc.render(), err=True)

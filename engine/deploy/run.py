@@ -16,8 +16,8 @@ from engine.deploy.backend import BackendReport, ensure_state_bucket
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
 from engine.deploy.rds import prepare_database
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
-from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, run_plan
-from engine.deploy.terraform import Runner, find_terraform
+from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing, run_plan
+from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 from engine.synth import synth_one
@@ -57,8 +57,7 @@ class DeployReport:
                 "bucket": self.backend.bucket, "state": self.backend.state, "changes": list(self.backend.changes)},
             "secrets": None if self.secrets is None else [
                 {"name": s.name, "state": s.state} for s in self.secrets.secrets],
-            "stacks": None if self.run is None else [
-                {"name": o.stack, "status": o.status} for o in self.run.stacks],
+            "stacks": None if self.run is None else [o.as_dict() for o in self.run.stacks],
         }
 
 
@@ -70,19 +69,33 @@ def deploy(
     progress: Callable[[str], None],
     runner: Runner | None = None,
 ) -> DeployReport:
-    """Run `options.action` for one config; `ask` gets yes/no questions unless `options.yes`."""
-    terraform = (options.terraform_bin or "terraform") if options.dry_run else find_terraform(options.terraform_bin)
-    resolved, synthesized = synth_one(config, options.out, progress)
+    """Run `options.action` for one config; `ask` gets yes/no questions unless `options.yes`.
+
+    Every refusal that needs no synthesis comes first (the production destroy guard, the
+    Terraform binary and version, the AWS account), so a refusal costs a second, not a build.
+    `plan` writes nothing in AWS: the state bucket is only looked at.
+    """
+    early = resolve(load_config(config).config)
     if options.action == "destroy":
-        guard_destroy(resolved, options.confirm)
+        guard_destroy(early, options.confirm)
+    version: str | None = None
+    if options.dry_run:
+        terraform = options.terraform_bin or "terraform"
+    else:
+        terraform = find_terraform(options.terraform_bin)
+        check_account(early)
+        runner = runner if runner is not None else SubprocessRunner(output=progress, prefix=True)
+        version = check_version(terraform, runner, Path.cwd())
+    resolved, synthesized = synth_one(config, options.out, progress)
     plan = build_plan(options.action, synthesized.directory / "terraform" / "manifest.json", terraform)
     environment = resolved.config.project.environment
     if options.dry_run:
         return DeployReport(environment, plan)
 
     confirmed: Callable[[str], bool] = (lambda _: True) if options.yes else ask
-    check_account(resolved)
-    backend = _state_bucket(resolved, confirmed, progress)
+    backend = _state_bucket(resolved, confirmed, progress, read_only=options.action == "plan")
+    if backend.state == "would create":  # only `plan` gets here: there is no state to plan against
+        return DeployReport(environment, plan, backend, None, bucket_missing(plan, version or "", progress))
     secrets: list[SecretsReport] = []
     if options.action == "apply":
         prepare_database(resolved, aws_client("rds", resolved.config.project.region), options.confirm, progress)
@@ -92,9 +105,10 @@ def deploy(
             secrets.append(_bootstrap_secrets(resolved, progress))
 
     def confirm_stack(summary: StackSummary) -> bool:
-        return confirmed(f"{options.action} stack {summary.stack}: {summary.render()} - go ahead?")
+        return confirmed(f"{options.action} stack {summary.stack}: {summary.headline()} - go ahead?")
 
-    run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack)
+    run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack,
+                   version=version)
     return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run)
 
 
@@ -115,10 +129,10 @@ def check_account(resolved: Resolved) -> None:
 
 
 def _state_bucket(resolved: Resolved, confirmed: Callable[[str], bool],
-                  progress: Callable[[str], None]) -> BackendReport:
+                  progress: Callable[[str], None], *, read_only: bool) -> BackendReport:
     s3 = aws_client("s3", resolved.state.region)
-    report = ensure_state_bucket(s3, resolved.state, create=False)
-    if report.state == "would create":
+    report = ensure_state_bucket(s3, resolved.state, create=False, read_only=read_only)
+    if report.state == "would create" and not read_only:
         if not confirmed(f"create the Terraform state bucket {report.bucket} in {report.region}?"):
             raise EngineError("the state bucket is needed and was not created", "rerun and answer yes, or pass --yes")
         report = ensure_state_bucket(s3, resolved.state, create=True)

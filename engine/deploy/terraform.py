@@ -97,11 +97,13 @@ class SubprocessRunner:
     """Run a command as a child in its own process group; capture stdout and stderr.
 
     ``output`` receives stdout line by line as it arrives (the CLI echoes it, so a 15 minute
-    EKS apply is not silent). ``grace_seconds`` is how long an interrupted Terraform gets to
+    EKS apply is not silent); with ``prefix`` each line starts with ``[stack]``, the name of the
+    working directory. ``grace_seconds`` is how long an interrupted Terraform gets to
     stop cleanly (it releases the state lock) before it is killed.
     """
 
     output: Callable[[str], None] | None = None
+    prefix: bool = False
     env: Mapping[str, str] | None = None
     grace_seconds: float = 30.0
 
@@ -119,11 +121,12 @@ class SubprocessRunner:
         drain = threading.Thread(target=lambda: stderr.extend(child.stderr or ()), daemon=True)
         drain.start()
         stdout: list[str] = []
+        label = f"[{cwd.name}] " if self.prefix else ""
         try:
             for line in child.stdout:
                 stdout.append(line)
                 if self.output is not None and not quiet:
-                    self.output(line.rstrip("\n"))
+                    self.output(label + line.rstrip("\n"))
             child.wait()
         except BaseException:  # KeyboardInterrupt above all: never leave Terraform running
             self._stop(child)
