@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,20 +33,31 @@ def write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def replace_directory(target: Path, build: Callable[[Path], T]) -> T:
+def replace_directory(target: Path, build: Callable[[Path], T], keep: Sequence[str] = ()) -> T:
     """Run `build(staging)` and move `staging` to `target`, replacing it; nothing changes on error.
 
     `staging` is a hidden sibling of `target`, on the same file system, so the swap is two renames.
+    Files of the old `target` matching a `keep` glob (relative to it) are copied over first if the
+    build did not write them and their directory still exists: what the build does not own survives.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         result = build(staging)
+        _carry_over(target, staging, keep)
         _swap(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
+
+
+def _carry_over(target: Path, staging: Path, keep: Sequence[str]) -> None:
+    for pattern in keep:
+        for old in sorted(target.glob(pattern)):
+            new = staging / old.relative_to(target)
+            if old.is_file() and new.parent.is_dir() and not new.exists():
+                shutil.copy2(old, new)
 
 
 def _swap(staging: Path, target: Path) -> None:

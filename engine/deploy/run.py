@@ -5,6 +5,7 @@ Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, pl
 from engine.deploy.rds import prepare_database
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
 from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing, run_plan
-from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform
+from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform, with_plugin_cache
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 from engine.synth import synth_one
@@ -84,7 +85,8 @@ def deploy(
     else:
         terraform = find_terraform(options.terraform_bin)
         check_account(early)
-        runner = runner if runner is not None else SubprocessRunner(output=progress, prefix=True)
+        if runner is None:
+            runner = SubprocessRunner(output=progress, prefix=True, env=with_plugin_cache(os.environ))
         version = check_version(terraform, runner, Path.cwd())
     resolved, synthesized = synth_one(config, options.out, progress)
     plan = build_plan(options.action, synthesized.directory / "terraform" / "manifest.json", terraform)

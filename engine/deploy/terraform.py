@@ -89,6 +89,20 @@ def check_version(terraform_bin: str, runner: Runner, cwd: Path) -> str:
     return version
 
 
+def with_plugin_cache(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with a provider plugin cache, unless the user chose one (``TF_PLUGIN_CACHE_DIR``).
+
+    Synthesis replaces each stack's ``.terraform/``; with the cache ``init`` links the providers
+    from there instead of downloading them again (the kept lock file pins their checksums).
+    """
+    if environ.get("TF_PLUGIN_CACHE_DIR"):
+        return dict(environ)
+    base = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cache = base / "supa-engine" / "terraform-plugins"
+    cache.mkdir(parents=True, exist_ok=True)  # Terraform ignores a cache directory that does not exist
+    return {**environ, "TF_PLUGIN_CACHE_DIR": str(cache)}
+
+
 # --- running a command -----------------------------------------------------------------------------
 
 

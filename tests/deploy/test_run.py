@@ -145,9 +145,15 @@ def test_plan_counts_per_stack_streams_with_stack_prefix_and_detailed_exitcode_w
     assert "WARNING: aws_thing.network_2 will be DESTROYED and created again" in captured.err
     assert not list((tmp_path / "out").rglob("*.tfplan"))  # saved plans hold values in clear text
 
+    data = tmp_path / "out" / "dev" / "terraform" / "stacks" / "data"
+    (data / ".terraform.lock.hcl").write_text("# the reviewed provider checksums\n")
+    (data / ".terraform").mkdir()
     stand_in.set(changes=json.dumps({s: [["no-op"]] for s in stacks}), no_state="")
     assert _run(tmp_path, "plan", "--detailed-exitcode") == 0
     assert "network    planned  (no changes)" in capsys.readouterr().out
+    # synthesized afresh, but the lock file users commit survives; .terraform/ follows the new backend
+    assert (data / ".terraform.lock.hcl").read_text() == "# the reviewed provider checksums\n"
+    assert not (data / ".terraform").exists()
 
 
 def test_production_destroy_needs_its_name_before_synthesis_with_stand_in_terraform(

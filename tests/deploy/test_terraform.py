@@ -21,7 +21,7 @@ import pytest
 
 from engine.deploy.plan import StackPlan, Step, build_plan, guard_destroy, plan_as_dict, render_text
 from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, run_plan, summarize
-from engine.deploy.terraform import SubprocessRunner, find_terraform
+from engine.deploy.terraform import SubprocessRunner, find_terraform, with_plugin_cache
 from engine.errors import EngineError
 from engine.manifest import stack_order
 from tests.deploy.stand_in_terraform import STAND_IN, StandIn
@@ -203,6 +203,13 @@ def test_summary_names_changed_attributes_and_what_forces_a_replacement() -> Non
     assert summary.as_dict()["resources"][0] == {"address": "aws_kms_key.logs", "action": "update",
                                                  "attributes": ["policy"]}
     assert (summary.as_dict()["add"], summary.as_dict()["change"], summary.as_dict()["destroy"]) == (1, 1, 1)
+
+
+def test_plugin_cache_defaults_under_the_user_cache_unless_chosen(tmp_path: Path) -> None:
+    env = with_plugin_cache({"XDG_CACHE_HOME": str(tmp_path)})
+    assert env["TF_PLUGIN_CACHE_DIR"] == str(tmp_path / "supa-engine" / "terraform-plugins")
+    assert Path(env["TF_PLUGIN_CACHE_DIR"]).is_dir()  # Terraform ignores a missing cache directory
+    assert with_plugin_cache({"TF_PLUGIN_CACHE_DIR": "/mine"})["TF_PLUGIN_CACHE_DIR"] == "/mine"
 
 
 # --- running with the stand-in ----------------------------------------------------------------------
