@@ -15,13 +15,11 @@ from engine.config import load_config
 from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
-from engine.deploy.rds import prepare_database
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
 from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing, run_plan
 from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform, with_plugin_cache
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
-from engine.synth import synth_one
 
 SECRETS_AFTER = "data"  # the stack that creates the secret containers
 
@@ -88,6 +86,9 @@ def deploy(
         if runner is None:
             runner = SubprocessRunner(output=progress, prefix=True, env=with_plugin_cache(os.environ))
         version = check_version(terraform, runner, Path.cwd())
+    # Importing CDK Terrain starts its Node.js runtime (seconds): only once nothing refused.
+    from engine.synth import synth_one  # noqa: PLC0415
+
     resolved, synthesized = synth_one(config, options.out, progress)
     plan = build_plan(options.action, synthesized.directory / "terraform" / "manifest.json", terraform)
     environment = resolved.config.project.environment
@@ -100,6 +101,8 @@ def deploy(
         return DeployReport(environment, plan, backend, None, bucket_missing(plan, version or "", progress))
     secrets: list[SecretsReport] = []
     if options.action == "apply":
+        from engine.deploy.rds import prepare_database  # noqa: PLC0415  (imports CDK Terrain)
+
         prepare_database(resolved, aws_client("rds", resolved.config.project.region), options.confirm, progress)
 
     def after_stack(outcome: StackOutcome) -> None:

@@ -4,6 +4,8 @@ the stand-in terraform (tests/deploy/stand_in/terraform, NOT Terraform) for the 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 from engine.cli import main
 from tests.deploy.moto_server import AwsEnv
 from tests.deploy.stand_in_terraform import STAND_IN, StandIn
-from tests.support import example, resolved_env
+from tests.support import ROOT, example, resolved_env
 
 DEV = example("dev")
 PROD = example("prod")
@@ -200,3 +202,10 @@ def test_missing_terraform_fails_before_synthesis(tmp_path: Path, monkeypatch: p
     assert main(["apply", "--yes", "--out", str(tmp_path / "out"), str(DEV)]) == 1
     assert "terraform" in capsys.readouterr().err.lower()
     assert not (tmp_path / "out").exists()
+
+
+def test_deploy_module_loads_without_cdk_terrain_so_refusals_are_cheap() -> None:
+    # CDK Terrain starts a Node.js runtime on import (seconds); only synthesis may pay for it.
+    probe = "import sys, engine.deploy.run; print(sorted(m for m in sys.modules if m.startswith('cdktn')))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
