@@ -34,6 +34,13 @@ from engine.write import dump_yaml, replace_directory, write_text
 Progress = Callable[[str], None]
 
 
+class Stage(str):
+    """A progress note about a step of synthesis (compile, render, check, write): worth seeing
+    while waiting at a terminal, noise in a log, unlike the deploy's reports."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class SynthesizedStack:
     name: str
@@ -94,9 +101,8 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tup
     resolved = resolve(load_config(path).config)
     environment = resolved.config.project.environment
     target = out / environment
-    progress(f"{path}: synthesizing {environment}")
     built = replace_directory(target, partial(_build, resolved, progress=progress), keep=KEPT)
-    progress(f"{path}: wrote {target}")
+    progress(Stage(f"wrote {target}"))
     return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 
 
@@ -116,19 +122,24 @@ class Compiled:
     manifests: list[dict[str, Any]]
 
 
-def compile_all(resolved: Resolved, staging: Path) -> Compiled:
+def compile_all(resolved: Resolved, staging: Path, progress: Progress = lambda _: None) -> Compiled:
     """Compile every target into `staging` without checking it (`diff` reads the result)."""
     terraform = staging / "terraform"
+    environment = resolved.config.project.environment
+    progress(Stage(f"compiling {environment}: Terraform stacks with CDK Terrain"))
     synthesize(resolved, terraform)
     entries = tuple(ordered(read_manifest(terraform / "manifest.json")))
-    return Compiled(entries, read_stacks(terraform, entries), _kubernetes(resolved, staging))
+    stacks = read_stacks(terraform, entries)
+    progress(Stage(f"rendering {environment}: chart values and Kubernetes manifests"))
+    return Compiled(entries, stacks, _kubernetes(resolved, staging))
 
 
 def _build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
     """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
-    compiled = compile_all(resolved, staging)
+    compiled = compile_all(resolved, staging, progress)
     entries, stacks, manifests = compiled.entries, compiled.stacks, compiled.manifests
-    progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
+    environment = resolved.config.project.environment
+    progress(Stage(f"checking {environment}: {len(stacks)} stacks and {len(manifests)} Kubernetes objects"))
     problems = [f.render() for f in check_all(
         stacks, manifests, registries=resolved.config.security.image_registries,
         namespace_labels={ns.name: ns.labels for ns in namespaces()}, flows=intended_flows(resolved),

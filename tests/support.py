@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from engine.config import load_config
@@ -24,18 +22,9 @@ from engine.synth import read_stacks
 from engine.targets.helm import compile_values, derived_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Set by .ci/run: a test whose tool (PostgreSQL, npm packages, Terraform) is missing fails instead of skipping.
-REQUIRE_TOOLS = "SUPA_ENGINE_REQUIRE_TOOLS"
 ENVIRONMENTS = ("dev", "staging", "prod")
 # The base config on its own, then every environment overlay.
 EXAMPLES = ("supabase", *ENVIRONMENTS)
-
-
-def missing_tool(reason: str) -> None:
-    """Skip a test whose tool is absent (a laptop may lack it), or fail it where CI requires every tool."""
-    if os.environ.get(REQUIRE_TOOLS) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_TOOLS}=1: the tool is required here)", pytrace=False)
-    pytest.skip(reason)
 
 
 def example(name: str) -> Path:

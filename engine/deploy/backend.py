@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from engine.config.model.project import partition_of
 from engine.deploy.aws import aws_errors, error_code, http_status
 from engine.errors import EngineError
 from engine.resolve import StateLocation
@@ -79,18 +80,21 @@ def ensure_state_bucket(s3_client: Any, location: StateLocation, *, create: bool
         _create_bucket(s3_client, location)
         changes.append("bucket created")
     with aws_errors(f"checking the settings of state bucket {bucket}"):
-        changes += _reconcile(s3_client, bucket, fix=not read_only)
+        changes += _reconcile(s3_client, bucket, partition_of(location.region), fix=not read_only)
     return BackendReport(bucket, location.region, "exists" if exists else "created", tuple(changes), read_only)
 
 
-def tls_only_statement(bucket: str) -> dict[str, Any]:
-    """The policy statement that refuses any request to the bucket not made over TLS."""
+def tls_only_statement(bucket: str, partition: str) -> dict[str, Any]:
+    """The policy statement that refuses any request to the bucket not made over TLS.
+
+    `partition` is the state region's (`aws`, `aws-cn`, `aws-us-gov`): S3 ARNs carry it.
+    """
     return {
         "Sid": TLS_STATEMENT_ID,
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
@@ -148,7 +152,7 @@ def _not_ours(bucket: str) -> EngineError:
 # --- the settings ----------------------------------------------------------------------------------
 
 
-def _reconcile(s3: Any, bucket: str, *, fix: bool) -> list[str]:
+def _reconcile(s3: Any, bucket: str, partition: str, *, fix: bool) -> list[str]:
     """Put back (only with ``fix``) every setting that is not as required; return what differs."""
     changes = []
     if _versioning_fixed(s3, bucket, fix):
@@ -159,7 +163,7 @@ def _reconcile(s3: Any, bucket: str, *, fix: bool) -> list[str]:
         changes.append("public access block: all four settings on")
     if _ownership_fixed(s3, bucket, fix):
         changes.append("object ownership set to BucketOwnerEnforced (ACLs disabled)")
-    if _policy_fixed(s3, bucket, fix):
+    if _policy_fixed(s3, bucket, partition, fix):
         changes.append(f"bucket policy: TLS-only statement {TLS_STATEMENT_ID} added")
     return changes
 
@@ -218,12 +222,12 @@ def _ownership_fixed(s3: Any, bucket: str, fix: bool) -> bool:
     return True
 
 
-def _policy_fixed(s3: Any, bucket: str, fix: bool) -> bool:
+def _policy_fixed(s3: Any, bucket: str, partition: str, fix: bool) -> bool:
     current = _get(s3.get_bucket_policy, {"NoSuchBucketPolicy"}, Bucket=bucket)
     policy: dict[str, Any] = json.loads(current["Policy"]) if current else {"Version": "2012-10-17", "Statement": []}
     statements = policy.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
-    wanted = tls_only_statement(bucket)
+    wanted = tls_only_statement(bucket, partition)
     if any(_normalized(s) == _normalized(wanted) for s in statements):
         return False
     # Replace a stale statement of ours (same Sid); keep everybody else's.

@@ -1,4 +1,4 @@
-"""`plan`, `apply`, `destroy` and `secrets status`: the deploy steps composed, in a safe order.
+"""`plan`, `apply`, `destroy`, `secrets status` and `secrets rotate`: the deploy steps composed, in a safe order.
 
 Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" lists the order.
 """
@@ -6,7 +6,7 @@ Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,13 @@ from typing import Any
 from engine.config import load_config
 from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
+from engine.deploy.database import PASSWORD_ENV_PREFIX, bootstrap_from_environment
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
+from engine.deploy.rotate import RotationReport, confirmation, plan_rotation, rotate
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
 from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing, run_plan
 from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform, with_plugin_cache
+from engine.deploy.verify import VerifyOptions, VerifyReport, verify
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 
@@ -34,6 +37,7 @@ class DeployOptions:
     # The environment name: required to destroy production, upgrade its PostgreSQL major version
     # or replace its database with a restore.
     confirm: str | None = None
+    verify: VerifyOptions | None = None  # apply only: run `supa-engine verify` after a successful apply
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class DeployReport:
     backend: BackendReport | None = None
     secrets: SecretsReport | None = None
     run: RunReport | None = None
+    verify: VerifyReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,7 @@ class DeployReport:
             "secrets": None if self.secrets is None else [
                 {"name": s.name, "state": s.state} for s in self.secrets.secrets],
             "stacks": None if self.run is None else [o.as_dict() for o in self.run.stacks],
+            **({} if self.verify is None else {"verify": self.verify.as_dict()}),
         }
 
 
@@ -114,13 +120,40 @@ def deploy(
 
     run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack,
                    version=version)
-    return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run)
+    checked = None
+    if options.verify is not None and options.action == "apply" and not run.declined:
+        checked = verify(resolved, options.verify, progress=progress)
+    return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run, checked)
 
 
 def status_of_config(config: Path) -> list[SecretStatus]:
     """`supa-engine secrets status FILE`: the environment's secrets and their states."""
     resolved = resolve(load_config(config).config)
     return secrets_status(aws_client("secretsmanager", resolved.config.project.region), resolved)
+
+
+def rotate_of_config(config: Path, names: tuple[str, ...], *, dsn: str | None, dry_run: bool, yes: bool,
+                     ask: Callable[[str], bool]) -> RotationReport:
+    """`supa-engine secrets rotate FILE [NAME...]`: plan, confirm, then rotate (README: "Rotating secrets")."""
+    resolved = resolve(load_config(config).config)
+    rotations = plan_rotation(resolved, names)
+    if dry_run:
+        return RotationReport(rotations, dry_run=True)
+    if dsn is None and any(r.role for r in rotations):
+        raise EngineError("rotating database passwords needs the database: nothing changed",
+                          "pass --dsn (as the master user; its password through PGPASSWORD), or name only "
+                          "other secrets")
+    if not (yes or ask(confirmation(resolved, rotations))):
+        raise EngineError("rotation declined; nothing changed", "rerun and answer yes, or pass --yes")
+    check_account(resolved)
+
+    def set_passwords(passwords: Mapping[str, str]) -> None:
+        # The bootstrap's own path: SCRAM verifiers made client-side, DSN without a password.
+        assert dsn is not None
+        bootstrap_from_environment(dsn, {PASSWORD_ENV_PREFIX + role.upper(): p for role, p in passwords.items()})
+
+    return rotate(aws_client("secretsmanager", resolved.config.project.region), resolved, rotations,
+                  set_passwords=set_passwords if dsn else None)
 
 
 def check_account(resolved: Resolved) -> None:

@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 
 from engine.deploy.terraform import Result, SubprocessRunner
-from tests.support import ROOT, missing_tool
+from tests.support import ROOT
+from tests.tools import tool_missing
 
 PROVIDER_VERSION = "5.100.0"
 MIRROR = Path(os.environ.get("SUPA_ENGINE_TF_MIRROR", "/opt/tf-plugins"))
@@ -72,9 +73,9 @@ def find_tools() -> str:
     """The terraform binary, after checking the mirror holds the provider; skips or fails otherwise."""
     terraform = shutil.which("terraform")
     if terraform is None:
-        missing_tool("terraform is not on PATH")
+        tool_missing("terraform is not on PATH")
     if provider_binary() is None:
-        missing_tool(f"no hashicorp/aws {PROVIDER_VERSION} in the provider mirror {MIRROR} (SUPA_ENGINE_TF_MIRROR)")
+        tool_missing(f"no hashicorp/aws {PROVIDER_VERSION} in the provider mirror {MIRROR} (SUPA_ENGINE_TF_MIRROR)")
     assert terraform is not None
     return terraform
 

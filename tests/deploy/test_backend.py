@@ -42,7 +42,7 @@ def assert_fully_configured(bucket: str, region: str = "eu-west-1") -> None:
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     statements = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
     tls = [s for s in statements if s.get("Sid") == TLS_STATEMENT_ID]
-    assert tls == [tls_only_statement(bucket)]
+    assert tls == [tls_only_statement(bucket, "aws")]
     assert tls[0]["Effect"] == "Deny" and tls[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -151,7 +151,7 @@ def test_existing_bucket_keeps_objects_and_foreign_policy_statements(aws: AwsEnv
         raw.get_object(Bucket=LOCATION.bucket, Key="supa-engine/dev/network.tfstate")
     assert http_status(denied.value) == 403
     statements = json.loads(raw.get_bucket_policy(Bucket=LOCATION.bucket)["Policy"])["Statement"]
-    assert theirs in statements and tls_only_statement(LOCATION.bucket) in statements
+    assert theirs in statements and tls_only_statement(LOCATION.bucket, "aws") in statements
     assert_fully_configured(LOCATION.bucket)
 
 

@@ -174,7 +174,8 @@ def test_credentials_of_another_account_are_refused(
 ) -> None:
     other = tmp_path / "other.yaml"
     other.write_text(f"extends: {DEV}\nproject:\n  account_id: '210987654321'\nsecurity:\n  certificate_arn: "
-                     "arn:aws:acm:eu-west-1:210987654321:certificate/0f2b6c1e-2a6d-4b8a-9d3e-5c7f1a2b3c4d\n")
+                     "arn:aws:acm:eu-west-1:210987654321:certificate/0f2b6c1e-2a6d-4b8a-9d3e-5c7f1a2b3c4d\n"
+                     "cluster:\n  admin_principals: ['arn:aws:iam::210987654321:role/platform-admins']\n")
     assert _run(tmp_path, "apply", "--yes", config=other) == 1
     assert "belong to account 123456789012, but this config deploys to 210987654321" in capsys.readouterr().err
     assert stand_in.calls() == [] and not _bucket_exists() and not (tmp_path / "out").exists()

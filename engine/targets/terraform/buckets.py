@@ -37,6 +37,7 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 )
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 
+from engine.identities import STORAGE
 from engine.targets.terraform import iam
 from engine.targets.terraform.base import BaseStack
 
@@ -52,7 +53,7 @@ ELB_ACCOUNT_REGIONS = frozenset({
 })
 
 
-def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
+def storage_buckets(stack: BaseStack, key: KmsKey, *, s3_endpoint_id: str) -> S3Bucket:
     """Create the log bucket and the storage bucket; returns the storage bucket."""
     retention = stack.config.observability.log_retention_days
     logs = S3Bucket(stack, "log_bucket", bucket=stack.resolved.names["log_bucket"])
@@ -76,7 +77,15 @@ def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
         conditions=[iam.condition("ArnLike", "aws:SourceArn", storage.arn),
                     iam.condition("StringEquals", "aws:SourceAccount", stack.account_id)])
     log_policy = _policy(stack, "log_bucket", logs, [delivery, *alb_log_delivery(stack, logs.arn)])
-    _policy(stack, "storage_bucket", storage, [])
+    # The Storage API's role works only through the VPC's S3 endpoint: its credentials, if
+    # stolen, open nothing from outside. (The role lives in the cluster stack, after this one,
+    # so it is named by its fixed ARN.)
+    storage_role = stack.arn("iam", f"role/{stack.role_name(STORAGE.role_suffix)}", regional=False)
+    outside = iam.deny("StorageRoleOnlyThroughVpcEndpoint", ["s3:*"], [storage.arn, f"{storage.arn}/*"],
+                       principals=[iam.principal("*", "*")],
+                       conditions=[iam.condition("ArnEquals", "aws:PrincipalArn", storage_role),
+                                   iam.condition("StringNotEquals", "aws:SourceVpce", s3_endpoint_id)])
+    _policy(stack, "storage_bucket", storage, [outside])
     # S3 checks that the logging service may write to the target when logging is turned on;
     # nothing in the arguments orders that after the policy granting it, so say so.
     S3BucketLoggingA(stack, "storage_bucket_logging", bucket=storage.id, target_bucket=logs.id,

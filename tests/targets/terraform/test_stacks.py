@@ -368,7 +368,7 @@ def test_irsa_permissions_are_scoped(env: Synthesized) -> None:
     documents = env.data("cluster", "aws_iam_policy_document")
     storage = documents["irsa_storage_permissions"]["statement"]
     assert all(r != "*" for s in storage for r in s["resources"])
-    secrets = documents["irsa_external_secrets_permissions"]["statement"][0]
+    secrets = documents["irsa_secret_store_permissions"]["statement"][0]
     assert secrets["resources"][0].endswith(f":secret:{env.resolved.names['secret_prefix']}*")
     autoscaler = {s["sid"]: s for s in documents["irsa_cluster_autoscaler_permissions"]["statement"]}
     resize = autoscaler["ResizeOwnGroups"]["condition"][0]
