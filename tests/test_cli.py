@@ -325,5 +325,5 @@ def test_plan_detailed_exitcode_keeps_2_for_changes_so_a_usage_error_exits_1(
 ) -> None:
     assert main(["plan", "--no-such-option", "environments/dev.yaml"]) == 2
     assert main(["plan", "--detailed-exitcode", "--no-such-option", "environments/dev.yaml"]) == 1
-    assert "No such option: --no-such-option" in capsys.readouterr().err
+    assert "No such option '--no-such-option'" in capsys.readouterr().err
     assert main(["apply", "--detailed-exitcode", "environments/dev.yaml"]) == 1  # plan only; usage error
