@@ -173,7 +173,8 @@ class StackOutcome:
 
     def render(self) -> str:
         if self.status == "waiting":
-            return f"{self.stack:<10} waiting: plan it after {', '.join(self.waits_for)} is applied"
+            them = "it" if len(self.waits_for) == 1 else "them"
+            return f"{self.stack:<10} waiting for {', '.join(self.waits_for)} (plannable once apply has created {them})"
         counts = f"  ({self.summary.headline()})" if self.summary is not None else ""
         return f"{self.stack:<10} {self.status}{counts}"
 
