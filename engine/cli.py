@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from engine.deploy.plan import Action
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 2, 3, 130
+EXIT_CHANGES = 2  # `plan --detailed-exitcode` only, where usage errors exit 1 (Terraform's convention)
 
 FileArg = click.Path(path_type=Path, dir_okay=False)
 
@@ -257,9 +258,11 @@ def _deploy_command(action: Action, summary: str) -> None:
     @click.option("--dry-run", is_flag=True, help="Print the stacks and commands; touch nothing in AWS.")
     @_confirm_option(action)
     @_verify_option(action)
+    @_detailed_exitcode_option(action)
     @FORMAT
     def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
-                fmt: str, confirm_name: str | None = None, run_verify: bool = False) -> None:
+                fmt: str, confirm_name: str | None = None, run_verify: bool = False,
+                detailed_exitcode: bool = False) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
         from engine.deploy.verify import VerifyOptions
@@ -274,13 +277,15 @@ def _deploy_command(action: Action, summary: str) -> None:
             click.echo(render_text(report.plan), nl=False)
         else:
             for outcome in report.run.stacks:
-                click.echo(f"{outcome.stack:<10} {outcome.status}")
+                click.echo(outcome.render())
             if report.verify is not None:
                 click.echo(f"verify {report.verify.url}:\n{report.verify.render()}")
         if report.run is not None and report.run.declined:
             raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
         if report.verify is not None and not report.verify.ok:
             raise _Quiet(None)
+        if detailed_exitcode and report.run is not None and report.run.has_changes:
+            raise _Changes()
 
 
 def _confirm_option(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -300,6 +305,15 @@ def _verify_option(action: Action) -> Callable[[Callable[..., Any]], Callable[..
     return click.option("--verify", "run_verify", is_flag=True,
                         help="After a successful apply, run `supa-engine verify` and report it (exit 1 if a check "
                         "fails).")
+
+
+def _detailed_exitcode_option(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--detailed-exitcode` on plan only: Terraform's convention, for drift checks in CI."""
+    if action != "plan":
+        return lambda command: command
+    return click.option("--detailed-exitcode", is_flag=True,
+                        help="Exit 2 when any stack has changes (or waits to be planned), 0 when none, 1 on any "
+                        "error (usage errors too).")
 
 
 _deploy_command("plan", "Synthesize, then show what Terraform would change in each stack.")
@@ -430,6 +444,10 @@ def db_bootstrap(dsn: str, connect_timeout: int) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+class _Changes(Exception):
+    """`plan --detailed-exitcode` found changes: exit 2, which is not an error."""
+
+
 class _Quiet(EngineError):
     """A user error whose details were already printed."""
 
@@ -438,11 +456,14 @@ class _Quiet(EngineError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and map the outcome to an exit code: 1 user error, 2 usage, 3 bug, 130 interrupt."""
+    """Run the CLI and map the outcome to an exit code: 1 user error, 2 usage (with `plan
+    --detailed-exitcode`: 2 changes, and usage errors 1), 3 bug, 130 interrupt."""
     args = list(sys.argv[1:] if argv is None else argv)
     output = Output()
     try:
         cli.main(args=args, prog_name="supa-engine", standalone_mode=False, obj=output)
+    except _Changes:
+        return EXIT_CHANGES
     except EngineError as exc:
         if not exc.message:  # already reported (a `_Quiet` after a printed result)
             pass
@@ -456,7 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         echo("interrupted", err=True)
         return EXIT_INTERRUPT
     except click.ClickException as exc:  # usage errors (exit 2) and unreadable arguments (exit 1)
-        code = EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_USER
+        # With --detailed-exitcode, 2 means "changes" to CI: a usage error must not look like one.
+        usage = isinstance(exc, click.UsageError) and "--detailed-exitcode" not in args
+        code = EXIT_USAGE if usage else EXIT_USER
         if output.format == "json":
             json_error(EngineError(exc.format_message()), code, kind="usage" if code == EXIT_USAGE else "user")
         else:

@@ -90,12 +90,18 @@ def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: Non
     return [synth_one(path, out, progress)[1] for path in configs]
 
 
+# Terraform's provider lock files survive re-synthesis: users commit them, and `init` then installs
+# exactly the providers (and checksums) that were reviewed. `.terraform/` does not: its backend
+# settings must follow the synthesized ones (providers come from the plugin cache instead).
+KEPT = ("terraform/stacks/*/.terraform.lock.hcl",)
+
+
 def synth_one(path: Path, out: Path, progress: Progress = lambda _: None) -> tuple[Resolved, SynthReport]:
     """Synthesize one config; also returns its resolved facts for the deploy that follows."""
     resolved = resolve(load_config(path).config)
     environment = resolved.config.project.environment
     target = out / environment
-    built = replace_directory(target, partial(_build, resolved, progress=progress))
+    built = replace_directory(target, partial(_build, resolved, progress=progress), keep=KEPT)
     progress(Stage(f"wrote {target}"))
     return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 

@@ -9,7 +9,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,10 +37,12 @@ def write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def replace_directory(target: Path, build: Callable[[Path], T]) -> T:
+def replace_directory(target: Path, build: Callable[[Path], T], keep: Sequence[str] = ()) -> T:
     """Run `build(staging)` and move `staging` to `target`, replacing it; nothing changes on error.
 
     `staging` is a hidden sibling of `target`, on the same file system, so the swap is two renames.
+    Files of the old `target` matching a `keep` glob (relative to it) are copied over first if the
+    build did not write them and their directory still exists: what the build does not own survives.
     """
     with _writable(target):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,11 +50,20 @@ def replace_directory(target: Path, build: Callable[[Path], T]) -> T:
     try:
         with _writable(target):
             result = build(staging)
+            _carry_over(target, staging, keep)
             _swap(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
+
+
+def _carry_over(target: Path, staging: Path, keep: Sequence[str]) -> None:
+    for pattern in keep:
+        for old in sorted(target.glob(pattern)):
+            new = staging / old.relative_to(target)
+            if old.is_file() and new.parent.is_dir() and not new.exists():
+                shutil.copy2(old, new)
 
 
 # What the place the user chose can cause: no permission, a read-only or full file system, a

@@ -79,13 +79,30 @@ def test_init_scaffolds_a_valid_project(tmp_path: Path, capsys: pytest.CaptureFi
     target = tmp_path / "platform"
     assert main(["init", str(target)]) == 0
     files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-    assert files == ["environments/dev.yaml", "environments/prod.yaml", "environments/staging.yaml",
+    assert files == [".gitignore", "environments/dev.yaml", "environments/prod.yaml", "environments/staging.yaml",
                      "schemas/environment.schema.json", "schemas/supabase.schema.json", "supabase.yaml"]
     assert main(["validate", *(str(target / f) for f in files if f.endswith(".yaml"))]) == 0
     capsys.readouterr()
+    ignore = (target / ".gitignore").read_text()
     assert main(["init", str(target)]) == 1
     assert "already exists" in capsys.readouterr().err
     assert main(["init", "--force", str(target)]) == 0
+    assert (target / ".gitignore").read_text() == ignore  # lines are added once, never twice
+
+
+def test_init_gitignore_keeps_lock_files_and_ignores_plans_state_and_terraform_dirs(tmp_path: Path) -> None:
+    target = tmp_path / "platform"
+    target.mkdir()
+    (target / ".gitignore").write_text("node_modules/")  # the user's lines stay, first
+    assert main(["init", str(target)]) == 0
+    assert (target / ".gitignore").read_text().startswith("node_modules/\n\n# supa-engine")
+    subprocess.run(["git", "init", "-q", str(target)], check=True)
+    stack = "out/prod/terraform/stacks/data"
+    paths = [f"{stack}/.terraform.lock.hcl", f"{stack}/cdk.tf.json", f"{stack}/.terraform/providers/x",
+             f"{stack}/data.tfplan", f"{stack}/terraform.tfstate", "out/.prod.new-1a2b/x", "node_modules/x"]
+    checked = subprocess.run(["git", "-C", str(target), "check-ignore", "--no-index", *paths],
+                             check=True, capture_output=True, text=True)
+    assert checked.stdout.split() == paths[2:]
 
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -301,3 +318,12 @@ def test_the_example_says_who_sets_the_smtp_password() -> None:
     example = (ROOT / "supabase.yaml").read_text()
     smtp_section = example[example.index("    smtp:"):example.index("autoscaling:")]
     assert "generated" not in smtp_section and "yours to set" in smtp_section
+
+
+def test_plan_detailed_exitcode_keeps_2_for_changes_so_a_usage_error_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["plan", "--no-such-option", "environments/dev.yaml"]) == 2
+    assert main(["plan", "--detailed-exitcode", "--no-such-option", "environments/dev.yaml"]) == 1
+    assert "No such option '--no-such-option'" in capsys.readouterr().err
+    assert main(["apply", "--detailed-exitcode", "environments/dev.yaml"]) == 1  # plan only; usage error

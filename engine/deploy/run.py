@@ -5,6 +5,7 @@ Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +16,13 @@ from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
 from engine.deploy.database import PASSWORD_ENV_PREFIX, bootstrap_from_environment
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
-from engine.deploy.rds import prepare_database
 from engine.deploy.rotate import RotationReport, confirmation, plan_rotation, rotate
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
-from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, run_plan
-from engine.deploy.terraform import Runner, find_terraform
+from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing, run_plan
+from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform, with_plugin_cache
 from engine.deploy.verify import VerifyOptions, VerifyReport, verify
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
-from engine.synth import synth_one
 
 SECRETS_AFTER = "data"  # the stack that creates the secret containers
 
@@ -62,8 +61,7 @@ class DeployReport:
                 "bucket": self.backend.bucket, "state": self.backend.state, "changes": list(self.backend.changes)},
             "secrets": None if self.secrets is None else [
                 {"name": s.name, "state": s.state} for s in self.secrets.secrets],
-            "stacks": None if self.run is None else [
-                {"name": o.stack, "status": o.status} for o in self.run.stacks],
+            "stacks": None if self.run is None else [o.as_dict() for o in self.run.stacks],
             **({} if self.verify is None else {"verify": self.verify.as_dict()}),
         }
 
@@ -76,21 +74,41 @@ def deploy(
     progress: Callable[[str], None],
     runner: Runner | None = None,
 ) -> DeployReport:
-    """Run `options.action` for one config; `ask` gets yes/no questions unless `options.yes`."""
-    terraform = (options.terraform_bin or "terraform") if options.dry_run else find_terraform(options.terraform_bin)
-    resolved, synthesized = synth_one(config, options.out, progress)
+    """Run `options.action` for one config; `ask` gets yes/no questions unless `options.yes`.
+
+    Every refusal that needs no synthesis comes first (the production destroy guard, the
+    Terraform binary and version, the AWS account), so a refusal costs a second, not a build.
+    `plan` writes nothing in AWS: the state bucket is only looked at.
+    """
+    early = resolve(load_config(config).config)
     if options.action == "destroy":
-        guard_destroy(resolved, options.confirm)
+        guard_destroy(early, options.confirm)
+    version: str | None = None
+    if options.dry_run:
+        terraform = options.terraform_bin or "terraform"
+    else:
+        terraform = find_terraform(options.terraform_bin)
+        check_account(early)
+        if runner is None:
+            runner = SubprocessRunner(output=progress, prefix=True, env=with_plugin_cache(os.environ))
+        version = check_version(terraform, runner, Path.cwd())
+    # Importing CDK Terrain starts its Node.js runtime (seconds): only once nothing refused.
+    from engine.synth import synth_one  # noqa: PLC0415
+
+    resolved, synthesized = synth_one(config, options.out, progress)
     plan = build_plan(options.action, synthesized.directory / "terraform" / "manifest.json", terraform)
     environment = resolved.config.project.environment
     if options.dry_run:
         return DeployReport(environment, plan)
 
     confirmed: Callable[[str], bool] = (lambda _: True) if options.yes else ask
-    check_account(resolved)
-    backend = _state_bucket(resolved, confirmed, progress)
+    backend = _state_bucket(resolved, confirmed, progress, read_only=options.action == "plan")
+    if backend.state == "would create":  # only `plan` gets here: there is no state to plan against
+        return DeployReport(environment, plan, backend, None, bucket_missing(plan, version or "", progress))
     secrets: list[SecretsReport] = []
     if options.action == "apply":
+        from engine.deploy.rds import prepare_database  # noqa: PLC0415  (imports CDK Terrain)
+
         prepare_database(resolved, aws_client("rds", resolved.config.project.region), options.confirm, progress)
 
     def after_stack(outcome: StackOutcome) -> None:
@@ -98,9 +116,10 @@ def deploy(
             secrets.append(_bootstrap_secrets(resolved, progress))
 
     def confirm_stack(summary: StackSummary) -> bool:
-        return confirmed(f"{options.action} stack {summary.stack}: {summary.render()} - go ahead?")
+        return confirmed(f"{options.action} stack {summary.stack}: {summary.headline()} - go ahead?")
 
-    run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack)
+    run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack,
+                   version=version)
     checked = None
     if options.verify is not None and options.action == "apply" and not run.declined:
         checked = verify(resolved, options.verify, progress=progress)
@@ -148,10 +167,10 @@ def check_account(resolved: Resolved) -> None:
 
 
 def _state_bucket(resolved: Resolved, confirmed: Callable[[str], bool],
-                  progress: Callable[[str], None]) -> BackendReport:
+                  progress: Callable[[str], None], *, read_only: bool) -> BackendReport:
     s3 = aws_client("s3", resolved.state.region)
-    report = ensure_state_bucket(s3, resolved.state, create=False)
-    if report.state == "would create":
+    report = ensure_state_bucket(s3, resolved.state, create=False, read_only=read_only)
+    if report.state == "would create" and not read_only:
         if not confirmed(f"create the Terraform state bucket {report.bucket} in {report.region}?"):
             raise EngineError("the state bucket is needed and was not created", "rerun and answer yes, or pass --yes")
         report = ensure_state_bucket(s3, resolved.state, create=True)

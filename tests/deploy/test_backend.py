@@ -107,6 +107,20 @@ def test_drifted_settings_are_reconciled_and_reported(aws: AwsEnv) -> None:
     assert_fully_configured(LOCATION.bucket)
 
 
+def test_read_only_reports_drift_and_a_missing_bucket_but_writes_nothing(aws: AwsEnv) -> None:
+    client = aws_client("s3", LOCATION.region)
+    assert ensure_state_bucket(client, LOCATION, create=True, read_only=True).state == "would create"
+    assert LOCATION.bucket not in [b["Name"] for b in s3().list_buckets()["Buckets"]]
+    ensure_state_bucket(client, LOCATION, create=True)
+    s3().put_bucket_versioning(Bucket=LOCATION.bucket, VersioningConfiguration={"Status": "Suspended"})
+
+    report = ensure_state_bucket(client, LOCATION, create=False, read_only=True)
+
+    assert report.changes == ("versioning enabled",)
+    assert "apply would fix: versioning enabled" in report.render()
+    assert s3().get_bucket_versioning(Bucket=LOCATION.bucket)["Status"] == "Suspended"
+
+
 def test_partially_open_public_access_block_is_closed(aws: AwsEnv) -> None:
     client = aws_client("s3", LOCATION.region)
     ensure_state_bucket(client, LOCATION, create=True)

@@ -21,8 +21,11 @@ from typing import Any
 import boto3
 import pytest
 
+from engine.config import load_config
+from engine.deploy.backend import ensure_state_bucket
 from engine.deploy.run import DeployOptions, DeployReport, deploy
 from engine.deploy.stacks import StackFailed
+from engine.resolve import resolve
 from tests.deploy.emulator import (
     TERRAFORM_VARIABLES,
     EmulatorRunner,
@@ -132,9 +135,36 @@ def remaining(region: str) -> dict[str, Any]:
 def _report(name: str, deployment: Deployment, figures: dict[str, Any]) -> None:
     timings = {phase: round(seconds) for phase, seconds in deployment.phases.items()}
     stacks = {stack: round(deployment.runner.seconds(stack)) for stack in dict.fromkeys(
-        s for s, _, _ in deployment.runner.timings) if stack != "terraform"}
+        s for s, step, _ in deployment.runner.timings if step != "version")}
     print(f"\n{name} (moto {moto_version()}): {figures}; wall seconds per phase {timings}, "
           f"Terraform seconds per stack over all phases {stacks}; skipped stacks {deployment.runner.skipped}")
+
+
+@pytest.mark.slow
+def test_first_plan_of_a_fresh_environment_changes_nothing_and_says_what_waits_against_moto(
+    moto: Moto, terraform_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _environment(moto, terraform_env, "eu-west-1", monkeypatch)
+    dev = Deployment(DEV, "eu-west-1", moto, env, tmp_path / "out")
+
+    blank = dev.run("plan (no state bucket)", "plan")
+    assert blank.backend is not None and blank.backend.state == "would create"
+    assert set(_statuses(blank).values()) == {"waiting"} and remaining("eu-west-1")["buckets"] == []
+    # Terraform only told its version: with no state there is nothing to plan against
+    assert {step for _, step, _ in dev.runner.timings} == {"version"}
+
+    state = resolve(load_config(DEV).config).state
+    ensure_state_bucket(boto3.client("s3", region_name=state.region), state, create=True)
+    fresh = dev.run("plan (empty state)", "plan")
+    assert fresh.run is not None and fresh.run.has_changes
+    outcomes = {o.stack: o for o in fresh.run.stacks}
+    assert outcomes["network"].status == "planned" and _created(fresh)["network"] > 0
+    # every stack that reads another stack's outputs waits for it, with real Terraform's error
+    waiting = {name: o.waits_for for name, o in outcomes.items() if o.status == "waiting"}
+    assert waiting and "network" not in waiting and all(waits for waits in waiting.values())
+    assert remaining("eu-west-1")["vpcs"] == []  # plan created nothing
+    assert not list((tmp_path / "out").rglob("*.tfplan"))
+    _report("dev first plan", dev, {"planned": _created(fresh), "waiting": waiting})
 
 
 @pytest.mark.slow
