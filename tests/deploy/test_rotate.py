@@ -26,7 +26,7 @@ from engine.errors import EngineError
 from engine.render import render_manifests
 from engine.resolve import resolve
 from engine.targets.helm import compile_values, derived_outputs
-from tests.deploy.conftest import MASTER_PASSWORD, FreshDatabase
+from tests.deploy.conftest import MASTER_PASSWORD, MASTER_USER, FreshDatabase
 from tests.deploy.moto_server import AwsEnv
 from tests.support import example, resolved_env
 
@@ -151,7 +151,7 @@ def test_cli_rotates_through_the_bootstrap_path(aws: AwsEnv, database: FreshData
     unchanged = all_stages()
     monkeypatch.setenv("PGPASSWORD", MASTER_PASSWORD)
     monkeypatch.setattr("engine.deploy.run.check_account", lambda resolved: None)  # moto's STS account differs
-    dsn = database.server.dsn(database.name, "rds_master")
+    dsn = database.server.dsn(database.name, MASTER_USER)
 
     code = main(["secrets", "rotate", str(example("dev")), "db-supabase-auth-admin", "--dsn", dsn, "--yes"])
 

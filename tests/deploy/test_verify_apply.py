@@ -59,5 +59,5 @@ def test_apply_verify_reports_the_checks_after_the_stacks_with_stand_in_terrafor
 
 
 def test_verify_is_an_option_of_apply_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--verify", "--dry-run", "--out", str(tmp_path), str(DEV)]) == 1
-    assert "--verify is an option of apply, not of plan" in capsys.readouterr().err
+    assert main(["plan", "--verify", "--dry-run", "--out", str(tmp_path), str(DEV)]) == 2  # a usage error
+    assert "No such option '--verify'" in capsys.readouterr().err
