@@ -271,7 +271,7 @@ _PATTERN_MESSAGES = {
     _MEMORY: pattern_error("a memory quantity", "a whole number with Ki, Mi, Gi or Ti, such as 512Mi"),
     _CIDR: pattern_error("an IPv4 CIDR block", "write it as a.b.c.d/prefix"),
     _IMAGE: pattern_error("a pinned image", "repository:tag, optionally @sha256:digest"),
-    _ARN: pattern_error("an AWS ARN", "arn:aws:<service>:<region>:<12-digit account>:<resource>"),
+    _ARN: pattern_error("an AWS ARN", "arn:<partition>:<service>:<region>:<12-digit account>:<resource>"),
     _DNS_NAME: pattern_error("a DNS name", "lowercase letters, digits, '.' and '-'"),
     _SECRET_KEY: pattern_error("a secret key name", "lowercase letters, digits and '-', up to 42 characters"),
     _HTTPS: pattern_error("an https URL", "start it with https://"),

@@ -98,6 +98,8 @@ _JWT = "the JWT secret (rotate it with `supa-engine secrets rotate`)"
 _KEYS = "the API keys (rotate them with `supa-engine secrets rotate`)"
 
 # Per component: env name (or a prefix ending in `*`) -> the config key that sets it.
+#: Variables the chart sets in any component for the engine's own wiring.
+ENGINE_PREFIX = "SUPA_"
 OWNED: Mapping[str, Mapping[str, str | None]] = {
     "kong": {"KONG_*": _SET, "SUPABASE_ANON_KEY": _KEYS, "SUPABASE_SERVICE_KEY": _KEYS,
              "DASHBOARD_PASSWORD": "security.studio.allowed_cidrs (the password is generated)"},
@@ -149,6 +151,8 @@ OWNED: Mapping[str, Mapping[str, str | None]] = {
 
 def owner(component: str, name: str) -> tuple[bool, str | None]:
     """Whether the engine sets `name` for `component`, and the config key that does (None: nothing)."""
+    if name.startswith(ENGINE_PREFIX):  # the engine's own variables, such as SUPA_DB_HOST from SSM
+        return True, None
     for pattern, key in OWNED[component].items():
         if name == pattern or (pattern.endswith("*") and name.startswith(pattern[:-1])):
             return True, key
