@@ -19,7 +19,7 @@ from engine.graph import intended_flows
 from engine.manifest import StackEntry, ordered, read_manifest
 from engine.render import chart_path, render_chart
 from engine.resolve import Resolved
-from engine.synth import Built, Progress, SynthesizedStack
+from engine.synth import Built, Progress, Stage, SynthesizedStack
 from engine.targets.argocd import applications
 from engine.targets.helm import compile_values, derived_outputs
 from engine.targets.platform import namespaces
@@ -41,19 +41,24 @@ class Compiled:
     manifests: list[dict[str, Any]]
 
 
-def compile_all(resolved: Resolved, staging: Path) -> Compiled:
+def compile_all(resolved: Resolved, staging: Path, progress: Progress = lambda _: None) -> Compiled:
     """Compile every target into `staging` without checking it (`diff` reads the result)."""
     terraform = staging / "terraform"
+    environment = resolved.config.project.environment
+    progress(Stage(f"compiling {environment}: Terraform stacks with CDK Terrain"))
     synthesize(resolved, terraform)
     entries = tuple(ordered(read_manifest(terraform / "manifest.json")))
-    return Compiled(entries, read_stacks(terraform, entries), _kubernetes(resolved, staging))
+    stacks = read_stacks(terraform, entries)
+    progress(Stage(f"rendering {environment}: chart values and Kubernetes manifests"))
+    return Compiled(entries, stacks, _kubernetes(resolved, staging))
 
 
 def build(resolved: Resolved, staging: Path, *, progress: Progress) -> Built:
     """Compile every target into `staging` and check it; raises ChecksFailed on a violation."""
-    compiled = compile_all(resolved, staging)
+    compiled = compile_all(resolved, staging, progress)
     entries, stacks, manifests = compiled.entries, compiled.stacks, compiled.manifests
-    progress(f"  checking {len(stacks)} stacks and {len(manifests)} Kubernetes objects")
+    environment = resolved.config.project.environment
+    progress(Stage(f"checking {environment}: {len(stacks)} stacks and {len(manifests)} Kubernetes objects"))
     problems = [f.render() for f in check_all(
         stacks, manifests, registries=resolved.config.security.image_registries,
         namespace_labels={ns.name: ns.labels for ns in namespaces()}, flows=intended_flows(resolved),

@@ -58,7 +58,8 @@ def synth_key(config_files: Sequence[Path]) -> str:
 
 def write_stamp(directory: Path, key: str, summary: Mapping[str, Any]) -> None:
     """Record `key`, the hash of every file in `directory` and the build's summary, in `directory`."""
-    files = {relative: _sha256(file) for relative, file in _files(directory) if relative != STAMP}
+    files = {relative: _sha256(file) for relative, file in _files(directory)
+             if relative != STAMP and not _terraform_working_file(relative)}
     stamp = {"format": FORMAT, "key": key, "files": files, "summary": summary}
     (directory / STAMP).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 

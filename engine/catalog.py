@@ -50,7 +50,8 @@ class Peer:
     """A party the workloads talk to that is not a workload of the namespace.
 
     `addresses` says how the policy compiler selects it: `cluster-dns` (CoreDNS pods by
-    selector), `public-subnets`, `private-subnets`, `database-subnets` (the VPC plan's CIDRs), or
+    selector), `public-subnets`, `private-subnets`, `database-subnets` (the VPC plan's CIDRs),
+    `sts-endpoint` (the STS interface endpoint's fixed address in each zone), or
     `internet` (every public address: the destination has no fixed private address, so the rule
     is as broad as the port allows; `why_broad` says why nothing narrower is correct).
     """
@@ -97,7 +98,6 @@ EDGES: tuple[Edge, ...] = (
     Edge("kong", "realtime", 4000, "/realtime/v1"),
     Edge("kong", "storage", 5000, "/storage/v1"),
     Edge("kong", "functions", 9000, "/functions/v1"),
-    Edge("kong", "meta", 8080, "/pg (service role only)"),
     Edge("kong", "studio", 3000, "dashboard behind basic auth", when="studio_public"),
     Edge("studio", "kong", 8000, "Studio calls the API as a client"),
     Edge("studio", "meta", 8080, "schema browsing"),
@@ -126,9 +126,9 @@ PEERS: tuple[Peer, ...] = (
     Peer("load-balancer", "public-subnets", "the ALB (target type ip): its nodes live in the public subnets"),
     Peer("dns", "cluster-dns", "CoreDNS pods (kube-system, k8s-app=kube-dns)"),
     Peer("database", "database-subnets", "RDS in the database subnets"),
-    Peer("aws-api", "private-subnets",
-         "interface VPC endpoints (network.interface_endpoints): their network interfaces sit in the private "
-         "subnets at addresses AWS assigns, so the subnets are the narrowest fixed range"),
+    Peer("aws-api", "sts-endpoint",
+         "the STS interface endpoint: its network interfaces sit at fixed addresses the VPC plan reserves "
+         "(the last usable address of each private subnet), so policies name exactly those"),
     Peer("s3", "internet", "S3 through the gateway endpoint",
          why_broad="S3 has no private address: the gateway endpoint routes S3's public prefixes, which AWS "
          "publishes only as a managed prefix list that a NetworkPolicy cannot reference; every non-public "
@@ -136,6 +136,10 @@ PEERS: tuple[Peer, ...] = (
     Peer("smtp", "internet", "the mail server in supabase.auth.smtp",
          why_broad="the SMTP server is a host name outside the VPC whose addresses the engine cannot know; "
          "every non-public range is excluded and only the configured SMTP port is open"),
+    Peer("identity-providers", "internet",
+         "sign-in providers' token endpoints, the SMS provider's API and the email template URLs",
+         why_broad="OAuth, SMS and template hosts are public names on CDNs whose addresses change; every "
+         "non-public range is excluded and only 443 is open"),
 )
 
 # Traffic that crosses the namespace boundary. DNS is not listed: every workload gets it.
@@ -150,6 +154,8 @@ PEER_EDGES: tuple[Edge, ...] = (
          when="sts_endpoint"),
     Edge("imgproxy", "s3", 443, "source images from the presigned S3 URLs storage hands it"),
     Edge("auth", "smtp", "supabase.auth.smtp.port", "sign-up, recovery and invite mail", when="smtp"),
+    Edge("auth", "identity-providers", 443, "OAuth code exchange, SMS and email templates over HTTPS",
+         when="auth_https"),
 )
 
 # Components that cannot work without another one: (component, needs, why).
@@ -208,6 +214,26 @@ SECRETS: tuple[Secret, ...] = (
     Secret("logflare-api-key", "random", 48, "Analytics (Logflare) API key", needs="analytics"),
     Secret("smtp-password", "external", 0, "password of the SMTP user in supabase.auth.smtp", needs="smtp"),
 )
+
+
+def provider_secret(provider: str) -> Secret:
+    """The OAuth client secret of a sign-in provider in supabase.auth.providers (yours to fill)."""
+    return Secret(f"auth-{provider.replace('_', '-')}-secret", "external", 0,
+                  f"OAuth client secret of the sign-in provider {provider}")
+
+
+SMS_SECRET = Secret("auth-sms-secret", "external", 0, "auth token or API secret of the SMS provider in "
+                    "supabase.auth.sms")
+
+
+def env_secret_name(name: str) -> str:
+    """Catalog name of the secret an escape-hatch env entry `{secret: name}` refers to."""
+    return "env-" + name
+
+
+def env_secret(name: str, components: tuple[str, ...]) -> Secret:
+    """A secret named by escape-hatch env entries `{secret: name}` (see engine.config.model.env)."""
+    return Secret(env_secret_name(name), "external", 0, f"env value {name}, read by {', '.join(components)}")
 
 
 def enabled(components: object) -> list[str]:

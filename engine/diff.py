@@ -3,6 +3,7 @@
 Both sides are compiled the way `check` does it, in scratch directories, so the comparison is of
 exactly what `synth` would write. Names derived from the environment (`acme-dev-...`) are compared
 with the prefix and environment name replaced by placeholders; otherwise every resource would differ.
+The three levels share one walker and one placeholder rule, hence one module.
 """
 
 from __future__ import annotations

@@ -53,6 +53,12 @@ def _realtime_clustered(resolved: Resolved) -> bool:
     return realtime is not None and max(realtime.scaling.min_replicas, realtime.scaling.max_replicas) > 1
 
 
+def _auth_https(resolved: Resolved) -> bool:
+    auth = resolved.config.supabase.auth
+    return (any(p.enabled for p in auth.providers.values()) or auth.sms is not None
+            or bool(auth.email_templates.model_dump(exclude_none=True)))
+
+
 CONDITIONS: Mapping[str, Callable[[Resolved], bool]] = {
     # The chart routes kong -> studio only when operator CIDRs are listed (the ALB checks the
     # source IP, then kong asks for the dashboard password); otherwise studio takes no traffic.
@@ -60,6 +66,8 @@ CONDITIONS: Mapping[str, Callable[[Resolved], bool]] = {
     # A single realtime node has no peers to cluster with.
     "realtime_clustered": _realtime_clustered,
     "smtp": lambda r: r.config.supabase.auth.smtp is not None,
+    # GoTrue calls sign-in providers, the SMS provider and template URLs itself.
+    "auth_https": _auth_https,
     # Without an sts interface endpoint STS is reached over NAT, which the s3 rule already covers.
     "sts_endpoint": lambda r: "sts" in r.config.network.interface_endpoints,
 }
@@ -93,6 +101,8 @@ def peer_blocks(resolved: Resolved, peer: str) -> tuple[IpBlock, ...]:
     subnets = {"public-subnets": "public", "private-subnets": "private", "database-subnets": "database"}
     if addresses in subnets:
         return tuple(IpBlock(getattr(zone, subnets[addresses])) for zone in resolved.subnets)
+    if addresses == "sts-endpoint":
+        return tuple(IpBlock(f"{zone.sts_endpoint}/32") for zone in resolved.subnets)
     return ()
 
 

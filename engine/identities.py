@@ -28,7 +28,12 @@ class ServiceAccount:
 
 
 STORAGE = ServiceAccount(SUPABASE_NAMESPACE, "storage", "irsa-storage")
-EXTERNAL_SECRETS = ServiceAccount("external-secrets", "external-secrets", "irsa-external-secrets")
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+# External Secrets' controller runs as `external-secrets` with no AWS role: a SecretStore that
+# names no auth of its own (namespace editors may create one) then gets no credentials. Only
+# this dedicated account, referenced by the ClusterSecretStore, holds the role; nothing runs as it.
+EXTERNAL_SECRETS_CONTROLLER = "external-secrets"
+SECRET_STORE = ServiceAccount(EXTERNAL_SECRETS_NAMESPACE, "secret-store", "irsa-secret-store")
 CLUSTER_AUTOSCALER = ServiceAccount("kube-system", "cluster-autoscaler", "irsa-cluster-autoscaler")
 LOAD_BALANCER_CONTROLLER = ServiceAccount("kube-system", "aws-load-balancer-controller", "irsa-lb-controller")
 EBS_CSI = ServiceAccount("kube-system", "ebs-csi-controller-sa", "irsa-ebs-csi")
@@ -36,5 +41,5 @@ VPC_CNI = ServiceAccount("kube-system", "aws-node", "irsa-vpc-cni")
 CLOUDWATCH_AGENT = ServiceAccount("amazon-cloudwatch", "cloudwatch-agent", "irsa-cloudwatch-agent")
 
 SERVICE_ACCOUNTS: tuple[ServiceAccount, ...] = (
-    STORAGE, EXTERNAL_SECRETS, CLUSTER_AUTOSCALER, LOAD_BALANCER_CONTROLLER, EBS_CSI, VPC_CNI, CLOUDWATCH_AGENT,
+    STORAGE, SECRET_STORE, CLUSTER_AUTOSCALER, LOAD_BALANCER_CONTROLLER, EBS_CSI, VPC_CNI, CLOUDWATCH_AGENT,
 )

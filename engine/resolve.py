@@ -12,15 +12,23 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine import __version__
-from engine.catalog import BY_NAME, SECRETS, Secret, enabled
+from engine.catalog import (
+    BY_NAME,
+    SECRETS,
+    SMS_SECRET,
+    Secret,
+    enabled,
+    env_secret,
+    provider_secret,
+)
 from engine.config.model import Config
 from engine.config.model.network import subnet_prefixes
+from engine.config.model.project import partition_of
 from engine.config.model.supabase import Image
+from engine.config.rules import bucket_names
+from engine.errors import EngineError
 
 MANAGED_BY = "supa-engine"
-# The engine's own image, built from the repository's Dockerfile, for the database bootstrap Job.
-BOOTSTRAP_IMAGE = f"public.ecr.aws/supa-engine/supa-engine:{__version__}"
 
 # AWS name length limits for every name the engine derives (purpose -> limit).
 NAME_LIMITS: Mapping[str, int] = {
@@ -43,6 +51,9 @@ class ZoneSubnets:
     private: str
     public: str
     database: str
+    # The fixed address of the STS interface endpoint in this zone (the private subnet's last
+    # usable address): network policies can then name the endpoint, not the whole subnet.
+    sts_endpoint: str
 
 
 @dataclass(frozen=True)
@@ -103,9 +114,7 @@ def resolve(config: Config) -> Resolved:
     names = {
         "cluster": prefix,
         "database": prefix,
-        "storage_bucket": config.storage.bucket_name or f"{prefix}-storage-{region}",
-        "log_bucket": f"{prefix}-logs-{region}",
-        "state_bucket": config.state.bucket or f"{prefix}-tfstate-{region}",
+        **bucket_names(config),
         "load_balancer": f"{prefix}-api",
         "role_prefix": prefix,
         "kms_alias": f"alias/{prefix}",
@@ -128,9 +137,8 @@ def resolve(config: Config) -> Resolved:
         zones=config.network.zone_names,
         subnets=subnet_plan(config.network.vpc_cidr, config.network.availability_zones),
         services=services,
-        secrets=tuple(s for s in SECRETS if s.needs is None or s.needs in on
-                      or (s.needs == "smtp" and config.supabase.auth.smtp is not None)),
-        bootstrap_image=image_reference(config.database.bootstrap_image, BOOTSTRAP_IMAGE),
+        secrets=secrets_of(config, on),
+        bootstrap_image=_bootstrap_image(config),
         state=StateLocation(
             bucket=names["state_bucket"],
             region=config.state.region or region,
@@ -140,13 +148,20 @@ def resolve(config: Config) -> Resolved:
     )
 
 
-def partition_of(region: str) -> str:
-    """The ARN partition of a region."""
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws"
+def secrets_of(config: Config, on: set[str]) -> tuple[Secret, ...]:
+    """The catalog's secrets for the enabled components, then those the config adds: a client secret
+    per enabled sign-in provider, the SMS provider's, and each escape-hatch `{secret: name}`."""
+    auth = config.supabase.auth
+    static = [s for s in SECRETS if s.needs is None or s.needs in on or (s.needs == "smtp" and auth.smtp is not None)]
+    if "auth" in on:
+        static += [provider_secret(name) for name, p in sorted(auth.providers.items()) if p.enabled]
+        static += [SMS_SECRET] if auth.sms is not None else []
+    readers: dict[str, list[str]] = {}
+    for name in sorted(on):
+        for value in getattr(config.supabase.components, name).env.values():
+            if not isinstance(value, str):
+                readers.setdefault(value.secret, []).append(name)
+    return (*static, *(env_secret(name, tuple(users)) for name, users in sorted(readers.items())))
 
 
 def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
@@ -159,9 +174,17 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[ZoneSubnets, ...]:
     public = list(public_quarter.subnets(new_prefix=edge_prefix))
     database = list(database_quarter.subnets(new_prefix=edge_prefix))
     return tuple(
-        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]))
+        ZoneSubnets(index=i, private=str(private[i]), public=str(public[i]), database=str(database[i]),
+                    sts_endpoint=str(private[i].broadcast_address - 1))
         for i in range(zones)
     )
+
+
+def _bootstrap_image(config: Config) -> str:
+    image = config.database.bootstrap_image
+    if image is None:  # validation refuses this (engine.config.rules), with what to set
+        raise EngineError("database.bootstrap_image is not set", "run `supa-engine validate` on the config")
+    return image_reference(image, "")
 
 
 def image_reference(image: Image | None, default: str) -> str:

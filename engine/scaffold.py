@@ -12,6 +12,18 @@ from engine.resources import data_path
 from engine.targets.values import values_schema
 
 VALUES_SCHEMA = "values.schema.json"
+# What must never be committed: saved plans and local state hold values in clear text, and
+# `.terraform/` is per machine. Each stack's `.terraform.lock.hcl` is committed (not listed).
+GITIGNORE_HEADER = "# supa-engine: never commit these (the stacks' .terraform.lock.hcl files are committed)"
+GITIGNORE = (
+    "out/**/.terraform/",
+    "*.tfplan",
+    "*.tfstate",
+    "*.tfstate.backup",
+    "crash.log",
+    "out/.*.new-*/",
+    "out/.*.old-*/",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,16 @@ def write_schemas(directory: Path, chart_dir: Path | None = None) -> Written:
     return Written(tuple(files))
 
 
+def gitignore(existing: str) -> str:
+    """``existing`` (a .gitignore's text, or "") with every line of GITIGNORE it lacks appended."""
+    present = {line.strip() for line in existing.splitlines()}
+    missing = [line for line in GITIGNORE if line not in present]
+    if not missing:
+        return existing
+    lead = existing if not existing or existing.endswith("\n") else existing + "\n"
+    return lead + ("\n" if lead else "") + "\n".join([GITIGNORE_HEADER, *missing]) + "\n"
+
+
 def stale_schemas(directory: Path, chart_dir: Path | None = None) -> list[Path]:
     """Generated schema files that differ from what the models generate (or are missing)."""
     return [p for p, text in schema_files(directory, chart_dir).items()
@@ -45,7 +67,7 @@ def stale_schemas(directory: Path, chart_dir: Path | None = None) -> list[Path]:
 
 
 def scaffold(directory: Path, *, force: bool = False) -> Written:
-    """Write supabase.yaml, environments/{dev,staging,prod}.yaml and schemas/ into `directory`."""
+    """Write supabase.yaml, environments/{dev,staging,prod}.yaml, schemas/ and a .gitignore into `directory`."""
     files: dict[Path, str] = {directory / "supabase.yaml": data_path("examples/supabase.yaml").read_text("utf-8")}
     for example in sorted(data_path("examples/environments").glob("*.yaml")):
         files[directory / "environments" / example.name] = example.read_text("utf-8")
@@ -57,4 +79,11 @@ def scaffold(directory: Path, *, force: bool = False) -> Written:
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    # A .gitignore is the user's: lines are only ever added to it, so init works in an existing repo.
+    ignore = directory / ".gitignore"
+    before = ignore.read_text("utf-8") if ignore.exists() else ""
+    after = gitignore(before)
+    if after != before:
+        ignore.write_text(after, encoding="utf-8")
+        return Written((*files, ignore))
     return Written(tuple(files))

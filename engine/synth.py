@@ -21,6 +21,13 @@ from engine.write import replace_directory
 Progress = Callable[[str], None]
 
 
+class Stage(str):
+    """A progress note about a step of synthesis (compile, render, check, write): worth seeing
+    while waiting at a terminal, noise in a log, unlike the deploy's reports."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class SynthesizedStack:
     name: str
@@ -69,6 +76,12 @@ def synth(configs: Sequence[Path], out: Path, progress: Progress = lambda _: Non
     return [synth_one(path, out, progress, cache=cache)[1] for path in configs]
 
 
+# Terraform's provider lock files survive re-synthesis: users commit them, and `init` then installs
+# exactly the providers (and checksums) that were reviewed. `.terraform/` does not: its backend
+# settings must follow the synthesized ones (providers come from the plugin cache instead).
+KEPT = ("terraform/stacks/*/.terraform.lock.hcl",)
+
+
 def synth_one(path: Path, out: Path, progress: Progress = lambda _: None, *,
               cache: bool = True) -> tuple[Resolved, SynthReport]:
     """Synthesize one config; also returns its resolved facts for the deploy that follows.
@@ -85,7 +98,6 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None, *,
     if built is not None:
         progress(f"{path}: {environment} unchanged since the last synth; reusing {target} (--no-cache rebuilds)")
         return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects, True)
-    progress(f"{path}: synthesizing {environment}")
     # Imported here, not at the top: CDK Terrain and the Helm engine cost seconds, and a cache
     # hit, `validate` and the light install (no deploy extra) must not pay for them.
     from engine.build import build  # noqa: PLC0415
@@ -95,8 +107,8 @@ def synth_one(path: Path, out: Path, progress: Progress = lambda _: None, *,
         write_stamp(staging, key, asdict(built))
         return built
 
-    built = replace_directory(target, build_and_stamp)
-    progress(f"{path}: wrote {target}")
+    built = replace_directory(target, build_and_stamp, keep=KEPT)
+    progress(Stage(f"wrote {target}"))
     return resolved, SynthReport(str(path), environment, target, built.stacks, built.kubernetes_objects)
 
 

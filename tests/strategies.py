@@ -11,12 +11,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.catalog import COMPONENT_NAMES, REQUIRES
+from engine.catalog import BY_NAME, COMPONENT_NAMES, REQUIRES, registry_of
+from engine.config.model.auth import PROVIDERS, SMS_SETTINGS
 from engine.config.model.cluster import KUBERNETES_VERSIONS
 from engine.config.model.network import INTERFACE_ENDPOINTS, LOG_RETENTION_DAYS
-from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX
+from engine.config.model.project import ENVIRONMENT_MAX, NAME_MAX, partition_of
+from engine.config.model.security import Security
 
 ACCOUNT = "123456789012"
+# The operator builds and pushes the bootstrap image (no registry publishes it); a stand-in name.
+BOOTSTRAP_REPOSITORY = "ghcr.io/acme/supa-engine"
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2", "eu-central-1", "us-gov-west-1", "ap-northeast-1")
 PRIVATE = [ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 SERVICE_CIDRS = ("172.20.0.0/16", "10.100.0.0/16", "192.168.0.0/16")
@@ -59,8 +63,10 @@ def node_group(draw: st.DrawFn, production: bool, first: bool) -> dict[str, Any]
     optional(group, "disk_size_gib", draw(st.integers(20, 500)), draw(st.booleans()))
     optional(group, "labels", {"workload": draw(dns_label(2, 10))}, draw(st.booleans()))
     if draw(st.booleans()):
-        group["taints"] = [{"key": "dedicated", "value": draw(dns_label(2, 10)),
-                            "effect": draw(st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]))}]
+        # The first group stays schedulable: a cluster whose every group repels pods is refused.
+        effects = ["PreferNoSchedule"] if first else ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+        group["taints"] = [{"key": draw(st.sampled_from(["dedicated", "example.com/pool"])),
+                            "value": draw(dns_label(2, 10)), "effect": draw(st.sampled_from(effects))}]
     return group
 
 
@@ -77,6 +83,8 @@ def components(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             settings["resources"] = {"cpu": draw(st.sampled_from(["100m", "250m", "1", "1.5"])),
                                      "memory": draw(st.sampled_from(["128Mi", "512Mi", "2Gi"]))}
+        if draw(st.integers(0, 3)) == 0:
+            settings["env"] = draw(env_entries())
         if draw(st.integers(0, 4)) == 0:
             image: dict[str, Any] = {"repository": f"public.ecr.aws/supabase/{name}", "tag": "v1.2.3"}
             optional(image, "digest", "sha256:" + "ab" * 32, draw(st.booleans()))
@@ -85,11 +93,117 @@ def components(draw: st.DrawFn) -> dict[str, Any]:
     return tree
 
 
+# Literals an app might pass that are no credential, and names no component's chart env uses.
+SAFE_LITERALS = ("debug", "info", "https://hooks.example.com/v1/events", "eu-west-1", "1000", "true", "",
+                 "Acme Platform", "feature-a,feature-b")
+
+
+@st.composite
+def env_entries(draw: st.DrawFn) -> dict[str, Any]:
+    """Escape-hatch entries: literals and `{secret: name}` references (shared names included)."""
+    names = draw(st.lists(st.sampled_from(["LOG_LEVEL", "APP_REGION", "APP_FEATURES", "SENTRY_DSN", "HOOK_SECRET",
+                                           "APP_LIMIT", "X_CUSTOM_FLAG"]), min_size=1, max_size=4, unique=True))
+    entries: dict[str, Any] = {}
+    for name in names:
+        secretish = name in ("SENTRY_DSN", "HOOK_SECRET") or draw(st.booleans())
+        entries[name] = ({"secret": draw(st.sampled_from(["sentry-dsn", "hook", "shared-key"]))} if secretish
+                         else draw(st.sampled_from(SAFE_LITERALS)))
+    return entries
+
+
+@st.composite
+def auth_settings(draw: st.DrawFn, smtp: bool) -> dict[str, Any]:
+    """Providers (with their URL where GoTrue takes one), MFA, sessions, limits, SMS and templates."""
+    auth: dict[str, Any] = {}
+    chosen = draw(st.lists(st.sampled_from(sorted(PROVIDERS)), max_size=4, unique=True))
+    providers: dict[str, Any] = {}
+    for name in chosen:
+        provider: dict[str, Any] = {"client_id": f"{name}-client.0123", "enabled": draw(st.booleans())}
+        if PROVIDERS[name].url_required or (PROVIDERS[name].url and draw(st.booleans())):
+            provider["url"] = f"https://{name}.idp.example.com/tenant"
+        providers[name] = provider
+    optional(auth, "providers", providers, bool(providers))
+    optional(auth, "mfa", {"totp": draw(st.booleans()), "max_enrolled_factors": draw(st.integers(1, 20))},
+             draw(st.booleans()))
+    optional(auth, "sessions", {"timebox_seconds": draw(st.integers(300, 10**6)),
+                                "inactivity_timeout_seconds": draw(st.integers(300, 10**6)),
+                                "refresh_token_reuse_seconds": draw(st.integers(0, 60))}, draw(st.booleans()))
+    optional(auth, "rate_limits", {"email_sent_per_hour": draw(st.integers(1, 1000)),
+                                   "otp_per_5_minutes": draw(st.integers(1, 1000))}, draw(st.booleans()))
+    optional(auth, "anonymous_sign_ins", draw(st.booleans()), draw(st.booleans()))
+    if draw(st.booleans()):
+        provider_name = draw(st.sampled_from(sorted(SMS_SETTINGS)))
+        auth["sms"] = {"provider": provider_name, **dict.fromkeys(SMS_SETTINGS[provider_name], "Acme0123")}
+    if smtp and draw(st.booleans()):
+        auth["email_templates"] = {"invite": "https://app.example.com/email/invite.html"}
+    return auth
+
+
+def more_security(draw: st.DrawFn, security: dict[str, Any], components: dict[str, Any], database: dict[str, Any],
+                  *, production: bool) -> None:
+    """Studio access, key rotation, image pins and registries (after the components are drawn)."""
+    optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
+                                                                  max_size=2))}, draw(st.booleans()))
+    optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
+    pin_images(components, database, security, production=production, by_digest=draw(st.booleans()))
+    listed = draw(registries(components))
+    # The default list serves only when it holds every registry the images come from.
+    defaults_serve = set(listed) <= set(Security.model_fields["image_registries"].default)
+    optional(security, "image_registries", listed, not defaults_serve or draw(st.booleans()))
+
+
+def pin_images(components: dict[str, Any], database: dict[str, Any], security: dict[str, Any], *,
+               production: bool, by_digest: bool) -> None:
+    """Production pulls by digest: pin every running image, or accept tag pins explicitly."""
+    if not production:
+        return
+    if not by_digest:
+        security["accept_tag_only_images"] = True
+        return
+    digest = "sha256:" + "cd" * 32
+    for name, settings in components.items():
+        if settings["enabled"]:
+            pinned = {"repository": BY_NAME[name].repository, "tag": BY_NAME[name].tag}
+            settings["image"] = {**settings.get("image", pinned), "digest": digest}
+    database["bootstrap_image"] = {"repository": BOOTSTRAP_REPOSITORY, "tag": "0.1.0", "digest": digest}
+
+
+@st.composite
+def registries(draw: st.DrawFn, components: dict[str, Any]) -> list[str]:
+    """Only the registries the images need, and maybe more: the running images' defaults, every
+    override (validation checks a disabled component's override too) and the bootstrap image's."""
+    needed = {registry_of(BOOTSTRAP_REPOSITORY)}
+    for name, settings in components.items():
+        if "image" in settings:
+            needed.add(registry_of(settings["image"]["repository"]))
+        elif settings["enabled"]:
+            needed.add(registry_of(BY_NAME[name].repository))
+    extra = draw(st.lists(st.sampled_from(["ghcr.io", "quay.io", "docker.io"]), unique=True, max_size=2))
+    return sorted(needed | set(extra))
+
+
 @st.composite
 def scaling(draw: st.DrawFn, production: bool) -> dict[str, Any]:
     low = draw(st.integers(2 if production else 1, 5))
     return {"min_replicas": low, "max_replicas": draw(st.integers(low, 20)),
             "cpu_target_percent": draw(st.integers(10, 95))}
+
+
+@st.composite
+def observability_settings(draw: st.DrawFn, production: bool) -> dict[str, Any]:
+    """Log retention, Container Insights (always in production) and alarm thresholds."""
+    observability: dict[str, Any] = {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
+                                     "container_insights": production or draw(st.booleans()),
+                                     "alarm_endpoints": ["ops@example.com"]}
+    optional(observability, "alarms", {
+        "api_5xx_percent": draw(st.sampled_from([1.0, 2.5, 5.0, 10.0])),
+        "target_latency_seconds": draw(st.sampled_from([0.5, 1.0, 2.0])),
+        "pod_restarts": draw(st.integers(1, 10)),
+        "pod_not_ready_minutes": draw(st.sampled_from([5, 15, 30])),
+        "database_free_storage_percent": draw(st.integers(10, 30)),
+        "waf_blocked_requests": draw(st.integers(100, 5000)),
+    }, draw(st.booleans()))
+    return observability
 
 
 @st.composite
@@ -126,7 +240,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     optional(cluster, "public_access_cidrs", draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
                                                             max_size=3)), draw(st.booleans()))
-    optional(cluster, "admin_principals", ["arn:aws:iam::123456789012:role/platform-admins"], draw(st.booleans()))
+    optional(cluster, "admin_principals", [f"arn:{partition_of(region)}:iam::{ACCOUNT}:role/platform-admins"],
+             draw(st.booleans()))
 
     allocated = draw(st.integers(20, 1000))
     backup_hour = draw(st.integers(0, 10))
@@ -140,6 +255,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         "deletion_protection": True if production else draw(st.booleans()),
         "performance_insights": draw(st.booleans()),
         "backup_window": f"{backup_hour:02d}:00-{backup_hour + 1:02d}:30",
+        "bootstrap_image": {"repository": BOOTSTRAP_REPOSITORY, "tag": "0.1.0"},
     }
     # Maintenance in the afternoon never meets a morning backup window.
     day = draw(st.sampled_from(["mon", "wed", "sun"]))
@@ -155,18 +271,17 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     }
     optional(security, "ingress_cidrs", draw(st.sampled_from([["0.0.0.0/0"], ["203.0.113.0/24", "10.0.0.0/8"]])),
              draw(st.booleans()))
-    optional(security, "waf", {"enabled": draw(st.booleans()), "rate_limit": draw(st.integers(100, 100_000))},
-             draw(st.booleans()))
-    optional(security, "studio", {"allowed_cidrs": draw(st.lists(st.sampled_from(OPERATOR_BLOCKS), unique=True,
-                                                                  max_size=2))}, draw(st.booleans()))
-    optional(security, "kms_rotation_days", draw(st.integers(90, 2560)), draw(st.booleans()))
+    optional(security, "waf", {"enabled": production or draw(st.booleans()),
+                               "rate_limit": draw(st.integers(100, 100_000))}, draw(st.booleans()))
 
     domain = f"api.{draw(dns_label(2, 20))}.example"
     supabase: dict[str, Any] = {"domain": domain, "components": draw(components())}
+    more_security(draw, security, supabase["components"], database, production=production)
     optional(supabase, "site_url", f"https://app.{domain}", draw(st.booleans()))
     optional(supabase, "redirect_urls", [f"https://app.{domain}/callback"], draw(st.booleans()))
-    auth: dict[str, Any] = {"signup_enabled": draw(st.booleans())}
-    if draw(st.booleans()):
+    smtp = draw(st.booleans())
+    auth: dict[str, Any] = {"signup_enabled": draw(st.booleans()), **draw(auth_settings(smtp))}
+    if smtp:
         auth["smtp"] = {"host": "smtp.example.com", "port": draw(st.sampled_from([465, 587])), "user": "mailer",
                         "sender": "no-reply@example.com"}
     supabase["auth"] = auth
@@ -182,17 +297,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     tree: dict[str, Any] = {"project": project, "network": network, "cluster": cluster, "database": database,
                             "storage": storage, "security": security, "supabase": supabase,
                             "autoscaling": autoscaling, "delivery": delivery}
-    observability: dict[str, Any] = {"log_retention_days": draw(st.sampled_from(LOG_RETENTION_DAYS)),
-                                     "container_insights": production or draw(st.booleans()),
-                                     "alarm_endpoints": ["ops@example.com"]}
-    optional(observability, "alarms", {
-        "api_5xx_percent": draw(st.sampled_from([1.0, 2.5, 5.0, 10.0])),
-        "target_latency_seconds": draw(st.sampled_from([0.5, 1.0, 2.0])),
-        "pod_restarts": draw(st.integers(1, 10)),
-        "pod_not_ready_minutes": draw(st.sampled_from([5, 15, 30])),
-        "database_free_storage_percent": draw(st.integers(10, 30)),
-        "waf_blocked_requests": draw(st.integers(100, 5000)),
-    }, draw(st.booleans()))
+    observability = draw(observability_settings(production))
     # Production sends alarms somewhere (a rule), so it always has the section.
     optional(tree, "observability", observability, production or draw(st.booleans()))
     optional(tree, "state", {"key_prefix": "platform/" + draw(dns_label(2, 10))}, draw(st.booleans()))

@@ -100,9 +100,9 @@ def require_checkov() -> None:
     """checkov lives in its own environment (it pins boto3 exactly); skip or, in CI, fail without it."""
     from engine.checks.checkov import checkov_executable
     from engine.errors import EngineError
-    from tests.postgres import missing_tool
+    from tests.tools import tool_missing
 
     try:
         checkov_executable()
     except EngineError as exc:
-        missing_tool(f"{exc.message} ({exc.hint})")
+        tool_missing(f"{exc.message} ({exc.hint})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from engine.config import load_config
 from engine.diagram import Diagram, as_dot, as_mermaid, platform
 from engine.resolve import resolve
 from tests.golden import assert_golden
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
 
 

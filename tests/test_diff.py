@@ -11,8 +11,7 @@ import pytest
 from engine.cli import main
 from engine.diff import diff, render_text
 from tests.golden import assert_golden
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def test_dev_prod_names_what_prod_has(dev_prod: tuple[str, str]) -> None:
     config = {c["subject"]: c for c in data["config"]}
     assert config["database.multi_az"] == {"kind": "changed", "subject": "database.multi_az", "field": "",
                                            "a": False, "b": True, "a_origin": "default",
-                                           "b_origin": "environments/prod.yaml:26"}
+                                           "b_origin": "environments/prod.yaml:32"}
     aws = {(c["subject"], c["field"]): c for c in data["aws"]}
     assert aws["data/aws_db_instance.database", "multi_az"]["b"] is True
     assert aws["network/aws_nat_gateway.nat_2", ""]["kind"] == "only_b"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -28,7 +29,8 @@ def test_catalog_graph_is_consistent() -> None:
         if edge.client in BY_NAME and edge.server in BY_NAME and edge.client != edge.server:
             assert edge.port == BY_NAME[edge.server].port, edge
     for peer in PEERS:
-        assert peer.addresses in ("cluster-dns", "public-subnets", "private-subnets", "database-subnets", "internet")
+        assert peer.addresses in ("cluster-dns", "public-subnets", "private-subnets", "database-subnets",
+                                  "sts-endpoint", "internet")
         assert bool(peer.why_broad) == (peer.addresses == "internet"), peer.name
 
 
@@ -52,7 +54,10 @@ def test_address_peers_come_from_the_subnet_plan(env: str) -> None:
     resolved = resolved_env(env)
     assert [b.cidr for b in peer_blocks(resolved, "database")] == [z.database for z in resolved.subnets]
     assert [b.cidr for b in peer_blocks(resolved, "load-balancer")] == [z.public for z in resolved.subnets]
-    assert [b.cidr for b in peer_blocks(resolved, "aws-api")] == [z.private for z in resolved.subnets]
+    # Storage reaches STS at the endpoint's fixed address in each zone, not the whole private subnet.
+    sts = [b.cidr for b in peer_blocks(resolved, "aws-api")]
+    assert sts == [f"{z.sts_endpoint}/32" for z in resolved.subnets]
+    assert all(ipaddress.ip_address(z.sts_endpoint) in ipaddress.ip_network(z.private) for z in resolved.subnets)
     internet = peer_blocks(resolved, "s3")
     assert [b.cidr for b in internet] == ["0.0.0.0/0"] and "10.0.0.0/8" in internet[0].excepted
     assert peer_blocks(resolved, DNS) == () and peer_blocks(resolved, "kong") == ()

@@ -23,6 +23,26 @@ def test_success_replaces_previous_output(tmp_path: Path) -> None:
     assert sorted(p.name for p in target.parent.iterdir()) == ["prod"]
 
 
+def test_kept_files_survive_when_their_directory_is_rebuilt(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "prod"
+    replace_directory(target, lambda d: _write_tree(d, "one"))
+    (target / "terraform" / "lock.hcl").write_text("pinned")
+    (target / "terraform" / "scratch").write_text("not kept")
+    replace_directory(target, lambda d: _write_tree(d, "two"), keep=("terraform/*.hcl", "gone/*.hcl"))
+    assert (target / "terraform" / "lock.hcl").read_text() == "pinned"
+    assert not (target / "terraform" / "scratch").exists()
+    (target / "terraform" / "lock.hcl").write_text("old")
+
+    def with_lock(staging: Path) -> None:
+        _write_tree(staging, "three")
+        (staging / "terraform" / "lock.hcl").write_text("new")
+
+    replace_directory(target, with_lock, keep=("terraform/*.hcl",))
+    assert (target / "terraform" / "lock.hcl").read_text() == "new"  # what the build writes wins
+    replace_directory(target, lambda d: (d / "other").mkdir(), keep=("terraform/*.hcl",))
+    assert not (target / "terraform").exists()  # a stack that is gone takes its lock file along
+
+
 @pytest.mark.parametrize("failure", [RuntimeError("synthesis failed"), KeyboardInterrupt()])
 def test_failure_leaves_previous_output_and_no_debris(tmp_path: Path, failure: BaseException) -> None:
     target = tmp_path / "prod"

@@ -24,6 +24,7 @@ INTERNET_PEERS: Mapping[tuple[str, int], str] = {
     ("allow-imgproxy", 443): "imgproxy fetches source images from presigned S3 URLs (same S3 prefixes)",
     ("allow-auth", 587): "the SMTP server is an external host name (submission port)",
     ("allow-auth", 465): "the SMTP server is an external host name (implicit TLS port)",
+    ("allow-auth", 443): "sign-in providers, the SMS provider and email template hosts are public names",
 }
 BROAD_ANNOTATION = "supa-engine.io/broad-peer-"
 NAME_LABEL = "app.kubernetes.io/name"

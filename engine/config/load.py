@@ -36,10 +36,30 @@ class Document:
     origins: Mapping[Path_, Location]
 
 
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting past the limit, raised while composing: PyYAML's composer recurses per level."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with the YAML 1.2 core schema instead of YAML 1.1's surprises."""
+    """SafeLoader with the YAML 1.2 core schema instead of YAML 1.1's surprises.
+
+    It also stops composing at twice the depth limit: PyYAML composes nested collections by
+    recursion, so thousands of `[` would otherwise overflow Python's stack before the builder
+    could check the depth (the builder reports the first level past the limit with its key).
+    """
 
     yaml_implicit_resolvers = {}  # noqa: RUF012 - PyYAML's own registry, replaced per subclass
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > 2 * MAX_DEPTH:
+                raise _TooDeep(problem=f"nesting deeper than {MAX_DEPTH} levels",
+                               problem_mark=self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _RESOLVERS = (
@@ -109,9 +129,20 @@ def _read_text(path: Path, name: str) -> str:
 
 
 def _compose(text: str, name: str) -> yaml.Node | None:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _error(name, line, column, "", f"character U+{ord(text[exc.position]):04X} is not allowed in YAML",
+                     "remove the control character (only tab, newline and printable text are allowed)") from None
     try:
         return loader.get_single_node()
+    except _TooDeep as exc:
+        mark = exc.problem_mark
+        assert mark is not None
+        raise _error(name, mark.line + 1, mark.column + 1, "", str(exc.problem),
+                     "a config is only a few levels deep; check for unclosed brackets") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

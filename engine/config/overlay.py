@@ -17,6 +17,10 @@ from engine.config.load import Document, Path_, display_name, load_document
 from engine.errors import ConfigError, Location, Problem
 
 EXTENDS = "extends"
+# Editors complete `$schema` from the published schemas; it names the schema and is no setting.
+SCHEMA_KEY = "$schema"
+_NOT_SETTINGS = (EXTENDS, SCHEMA_KEY)
+_NOT_SETTING_PATHS = {(key,) for key in _NOT_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,8 @@ def load_merged(path: Path) -> Merged:
     tree: dict[str, Any] = {}
     origins: dict[Path_, Location] = {}
     for document in chain:
-        body = {k: v for k, v in document.tree.items() if k != EXTENDS}
-        body_origins = {p: loc for p, loc in document.origins.items() if p[:1] != (EXTENDS,)}
+        body = {k: v for k, v in document.tree.items() if k not in _NOT_SETTINGS}
+        body_origins = {p: loc for p, loc in document.origins.items() if p[:1] not in _NOT_SETTING_PATHS}
         tree = merge(tree, origins, body, body_origins, ())
     entry = chain[-1]
     derived = _default_environment(tree, origins, entry)
@@ -62,6 +66,9 @@ def _chain(path: Path) -> list[Document]:
         if not current.exists() and via is not None:
             raise _at(via, "extends", f"the base file {str(via.tree[EXTENDS])!r} does not exist "
                       f"(looked for {current})", "`extends` is relative to the file that declares it")
+        if current.is_dir() and via is not None:
+            raise _at(via, "extends", f"the base {str(via.tree[EXTENDS])!r} is a directory ({current})",
+                      "name the base YAML file, for example `extends: ../supabase.yaml`")
         seen.append(resolved)
         document = load_document(current)
         documents.append(document)

@@ -1,7 +1,8 @@
 """Rules that span several fields, and the stricter bounds of `tier: production`.
 
 Each rule yields violations with the exact path to change, so the error points at the value
-(or at the entry file, when the value is a default) and says what to do.
+(or at the entry file, when the value is a default) and says what to do. Longer than most
+modules because `RULES` is read as one list; each rule is a short function on its own.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from engine.catalog import COMPONENT_NAMES, REQUIRES, enabled, registry_of
+from engine.catalog import BY_NAME, COMPONENT_NAMES, REQUIRES, enabled, registry_of
 from engine.config.load import Path_
 from engine.config.model import Config
+from engine.config.model.auth import PROVIDERS, SMS_SETTINGS
 from engine.config.model.database import minutes_of_week
-from engine.config.model.network import EDGE_PREFIX_MAX, PRIVATE_PREFIX_MAX, subnet_prefixes
+from engine.config.model.env import credential_problem, owned_hint, owner
+from engine.config.model.network import EDGE_PREFIX_MAX, PRIVATE_PREFIX_MAX, VPC_PREFIX_MIN, subnet_prefixes
+from engine.config.model.project import partition_of
 from engine.config.model.supabase import Image
 
 
@@ -54,6 +58,12 @@ def _zones(config: Config) -> Iterator[Violation]:
 
 def _subnet_room(config: Config) -> Iterator[Violation]:
     vpc = ipaddress.IPv4Network(config.network.vpc_cidr)
+    if vpc.prefixlen < VPC_PREFIX_MIN:
+        inside = next(vpc.subnets(new_prefix=VPC_PREFIX_MIN))
+        yield Violation(("network", "vpc_cidr"),
+                        f"{vpc} is wider than /{VPC_PREFIX_MIN}, the largest block a VPC can have",
+                        f"use a /{VPC_PREFIX_MIN} inside it, for example {inside}")
+        return
     zones = config.network.availability_zones
     private, edge = subnet_prefixes(vpc.prefixlen, zones)
     if private > PRIVATE_PREFIX_MAX or edge > EDGE_PREFIX_MAX:
@@ -78,7 +88,15 @@ def _service_cidr(config: Config) -> Iterator[Violation]:
 
 
 def _node_groups(config: Config) -> Iterator[Violation]:
-    for name, group in config.cluster.node_groups.items():
+    # Nothing the engine deploys (nor CoreDNS or the add-ons) tolerates a taint, so some group
+    # must be free of taints that keep pods off it.
+    repelling = ("NoSchedule", "NoExecute")
+    groups = config.cluster.node_groups
+    if all(any(t.effect in repelling for t in group.taints) for group in groups.values()):
+        yield Violation(("cluster", "node_groups"),
+                        "every node group is tainted NoSchedule or NoExecute, so no pod can be scheduled",
+                        "leave at least one node group without such taints (PreferNoSchedule is fine)")
+    for name, group in groups.items():
         if not group.min_size <= group.desired_size <= group.max_size:
             yield Violation(
                 ("cluster", "node_groups", name, "desired_size"),
@@ -145,6 +163,43 @@ def _certificate(config: Config) -> Iterator[Violation]:
                         "a load balancer can only use certificates of its own account")
 
 
+def _principals(config: Config) -> Iterator[Violation]:
+    partition = partition_of(config.project.region)
+    for index, arn in enumerate(config.cluster.admin_principals):
+        _, arn_partition, _, _, account, _ = arn.split(":", 5)
+        if arn_partition != partition:
+            yield Violation(("cluster", "admin_principals", index),
+                            f"the principal is in partition {arn_partition}, but {config.project.region} is in "
+                            f"{partition}", f"use an arn:{partition}:iam:: ARN")
+        if account != config.project.account_id:
+            yield Violation(("cluster", "admin_principals", index),
+                            f"the principal belongs to account {account}, not {config.project.account_id}",
+                            "grant admin to roles of the project's account; other accounts assume one of them")
+
+
+def bucket_names(config: Config) -> dict[str, str]:
+    """The S3 bucket names of an environment by purpose (storage, log, state), as configured or derived."""
+    project = config.project
+    prefix, region = f"{project.name}-{project.environment}", project.region
+    return {
+        "storage_bucket": config.storage.bucket_name or f"{prefix}-storage-{region}",
+        "log_bucket": f"{prefix}-logs-{region}",
+        "state_bucket": config.state.bucket or f"{prefix}-tfstate-{region}",
+    }
+
+
+def _buckets(config: Config) -> Iterator[Violation]:
+    names = bucket_names(config)
+    for other in ("log_bucket", "state_bucket"):
+        if names["storage_bucket"] == names[other]:
+            yield Violation(("storage", "bucket_name"),
+                            f"{names['storage_bucket']!r} is also the {other.replace('_', ' ')}",
+                            "choose another name: objects, logs and Terraform state need separate buckets")
+    if names["state_bucket"] == names["log_bucket"]:
+        yield Violation(("state", "bucket"), f"{names['state_bucket']!r} is also the log bucket",
+                        "choose another state bucket name")
+
+
 def _components(config: Config) -> Iterator[Violation]:
     components = config.supabase.components
     if not components.kong.enabled:
@@ -158,14 +213,26 @@ def _components(config: Config) -> Iterator[Violation]:
                             f"{component} is enabled but {needed} is not ({why})",
                             f"enable {needed}, or disable {component}")
     allowed = config.security.image_registries
-    images: list[tuple[Path_, Image | None]] = [
-        (("supabase", "components", name, "image"), getattr(components, name).image) for name in COMPONENT_NAMES]
-    images.append((("database", "bootstrap_image"), config.database.bootstrap_image))
-    for path, image in images:
+    images: list[tuple[Path_, Image | None, str]] = [
+        (("supabase", "components", name, "image"), getattr(components, name).image, BY_NAME[name].repository)
+        for name in COMPONENT_NAMES]
+    if config.database.bootstrap_image is not None:  # required, and without a default (_bootstrap_image)
+        bootstrap = config.database.bootstrap_image
+        images.append((("database", "bootstrap_image"), bootstrap, bootstrap.repository))
+    defaults: dict[str, list[str]] = {}
+    for path, image, default in images:
+        running = path[0] == "database" or getattr(components, str(path[2])).enabled
         if image is not None and registry_of(image.repository) not in allowed:
             yield Violation((*path, "repository"),
                             f"registry {registry_of(image.repository)!r} is not in security.image_registries",
                             "mirror the image to an allowed registry, or add the registry to the list")
+        # A running component without an override pulls its pinned default: that registry must be allowed too.
+        if image is None and running and registry_of(default) not in allowed:
+            defaults.setdefault(registry_of(default), []).append(default)
+    for registry, repositories in defaults.items():
+        yield Violation(("security", "image_registries"),
+                        f"the default images {', '.join(repositories)} come from {registry!r}, which is not listed",
+                        f"add {registry!r}, or override those images from an allowed registry")
 
 
 def _scaling(config: Config) -> Iterator[Violation]:
@@ -185,6 +252,47 @@ def _delivery(config: Config) -> Iterator[Violation]:
     if delivery.mode == "helm" and delivery.argocd is not None:
         yield Violation(("delivery", "argocd"), "argocd settings have no effect with mode helm",
                         "set `mode: argocd`, or remove the block with `argocd: null`")
+
+
+def _auth(config: Config) -> Iterator[Violation]:
+    auth = config.supabase.auth
+    for name, provider in auth.providers.items():
+        facts = PROVIDERS[name]
+        if provider.url is not None and facts.url is None:
+            yield Violation(("supabase", "auth", "providers", name, "url"), f"{name} has no URL setting in GoTrue",
+                            "remove `url`; only azure, github, gitlab, keycloak and workos take one")
+        if provider.enabled and facts.url_required and provider.url is None:
+            yield Violation(("supabase", "auth", "providers", name), f"{name} needs its URL",
+                            f"add `url:` with the {facts.url}")
+    sms = auth.sms
+    if sms is not None:
+        needed = tuple(SMS_SETTINGS[sms.provider])
+        for field in ("account_sid", "message_service_sid", "sender"):
+            given = getattr(sms, field) is not None
+            if field in needed and not given:
+                yield Violation(("supabase", "auth", "sms"), f"SMS provider {sms.provider} needs `{field}`",
+                                f"add `{field}:` (its secret goes into Secrets Manager, not here)")
+            elif given and field not in needed:
+                yield Violation(("supabase", "auth", "sms", field), f"SMS provider {sms.provider} has no `{field}`",
+                                f"remove it; {sms.provider} takes {', '.join(needed)}")
+    templates = auth.email_templates.model_dump(exclude_none=True)
+    if templates and auth.smtp is None:
+        yield Violation(("supabase", "auth", "email_templates"), "email templates have no effect without a mail "
+                        "server", "add supabase.auth.smtp, or remove the templates")
+
+
+def _component_env(config: Config) -> Iterator[Violation]:
+    for component in COMPONENT_NAMES:
+        for name, value in getattr(config.supabase.components, component).env.items():
+            path: Path_ = ("supabase", "components", component, "env", name)
+            owned, key = owner(component, name)
+            if owned:
+                yield Violation(path, f"{name} is set by the engine for {component}", owned_hint(key))
+            elif isinstance(value, str):
+                problem = credential_problem(name, value)
+                if problem:
+                    yield Violation(path, problem, f"store it in Secrets Manager and write `{name}: {{secret: "
+                                    f"<name>}}`; `apply` creates the container <prefix>/env-<name> for it")
 
 
 def _production(config: Config) -> Iterator[Violation]:
@@ -238,13 +346,52 @@ def _production(config: Config) -> Iterator[Violation]:
     if config.supabase.auth.email_autoconfirm:
         yield Violation(("supabase", "auth", "email_autoconfirm"), f"{why} confirms email addresses",
                         "set `email_autoconfirm: false`")
+    if not config.security.accept_tag_only_images:
+        yield from _digests(config, why)
+    waf = config.security.waf
+    if not waf.enabled:
+        yield Violation(("security", "waf", "enabled"), f"{why} keeps the WAF in front of the public API",
+                        "set `enabled: true`")
     for index, url in enumerate(config.supabase.redirect_urls):
         if url.startswith("http://"):
             yield Violation(("supabase", "redirect_urls", index), f"{why} allows only https redirect URLs",
                             "remove the localhost URL from the production overlay")
+    if not config.supabase.auth.sessions.refresh_token_rotation:
+        yield Violation(("supabase", "auth", "sessions", "refresh_token_rotation"),
+                        f"{why} rotates refresh tokens (a stolen one is then detected on reuse)",
+                        "set `refresh_token_rotation: true`")
+
+
+def _digests(config: Config, why: str) -> Iterator[Violation]:
+    """Every image that runs, pinned by digest: a tag can be moved to other content, a digest cannot."""
+    components = config.supabase.components
+    images: list[tuple[Path_, Image | None, str]] = [
+        (("supabase", "components", name, "image"), getattr(components, name).image,
+         f"{BY_NAME[name].repository}:{BY_NAME[name].tag}") for name in enabled(components)]
+    if config.database.bootstrap_image is not None:  # required, and without a default (_bootstrap_image)
+        images.append((("database", "bootstrap_image"), config.database.bootstrap_image, ""))
+    for path, image, default in images:
+        if image is None or image.digest is None:
+            reference = f"{image.repository}:{image.tag}" if image else default
+            yield Violation(path if image is None else (*path, "digest"),
+                            f"{why} pulls images by digest; {reference} is pinned by tag only",
+                            f"run `crane digest {reference}` (or `docker buildx imagetools inspect {reference}`) "
+                            "and set image: {repository, tag, digest}; or set security.accept_tag_only_images")
+
+
+def _bootstrap_image(config: Config) -> Iterator[Violation]:
+    # The bootstrap Job runs the engine's own image, which no registry publishes: the operator
+    # builds it from the repository's Dockerfile, so there is no default to fall back to.
+    if config.database.bootstrap_image is None:
+        yield Violation(("database", "bootstrap_image"),
+                        "no image is set for the database bootstrap Job (supa-engine publishes none)",
+                        "build the Dockerfile at the top of the supa-engine repository, push it to a registry in "
+                        "security.image_registries and set `bootstrap_image: {repository: <registry>/supa-engine, "
+                        "tag: <version>}` under `database`")
 
 
 RULES: tuple[ConfigRule, ...] = (
+    _bootstrap_image,
     _zones,
     _subnet_room,
     _service_cidr,
@@ -252,8 +399,12 @@ RULES: tuple[ConfigRule, ...] = (
     _database,
     _restore,
     _certificate,
+    _principals,
+    _buckets,
     _components,
     _scaling,
     _delivery,
+    _auth,
+    _component_env,
     _production,
 )

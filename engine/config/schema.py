@@ -72,6 +72,9 @@ def _walk(node: Any) -> None:
         if "properties" in node:
             for prop in node["properties"].values():
                 _describe_property(prop)
+        for branch in node.get("anyOf", ()):
+            if branch == {"type": "null"}:
+                branch["description"] = _NULL_BRANCH
         for value in node.values():
             _walk(value)
     elif isinstance(node, list):
@@ -90,11 +93,23 @@ def _describe_property(prop: dict[str, Any]) -> None:
 def _make_optional(definition: dict[str, Any]) -> None:
     required = set(definition.pop("required", ()))
     for name, prop in definition.get("properties", {}).items():
-        if name not in required and "default" in prop:
+        if name not in required and "default" in prop and not _takes_null(prop):
             # `null` in an overlay removes the key so the default applies again.
             outer = {k: prop[k] for k in _ANNOTATIONS if k in prop}
             inner = {k: v for k, v in prop.items() if k not in _ANNOTATIONS}
-            definition["properties"][name] = {"anyOf": [inner, {"type": "null"}], **outer}
+            definition["properties"][name] = {"anyOf": [inner, {"type": "null", "description": _NULL_BRANCH}],
+                                              **outer}
+
+
+def _takes_null(prop: dict[str, Any]) -> bool:
+    return any(branch.get("type") == "null" for branch in prop.get("anyOf", ()))
+
+
+# The YAML language server titles a hover over an `anyOf` by each branch's title, or else by the
+# closest title once per branch, when it takes every branch as matched: two branches without title,
+# description or properties (a value branch and a bare `null`) then show the section's title twice.
+# A described `null` branch is told apart, and the hover shows the property's own text once.
+_NULL_BRANCH = "`null`: the key is unset and its default applies."
 
 
 _ANNOTATIONS = ("description", "default", "examples")

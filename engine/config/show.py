@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from engine.config import Loaded
-from engine.config.load import Path_, reads_back_as_string
+from engine.config.load import Path_, dotted, reads_back_as_string
+from engine.config.model.auth import callback_url
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./@+$][A-Za-z0-9_./:@+$=-]*")
 
@@ -19,13 +20,24 @@ def render_config(loaded: Loaded, *, origin: bool = False) -> str:
     """
     data = loaded.config.model_dump(mode="json")
     lines: list[str] = []
-    origins: dict[Path_, str] | None = None
-    if origin:
-        merged = loaded.merged
-        origins = {path: f"{loc.file}:{loc.line}" for path, loc in merged.origins.items()}
-        origins.update(dict.fromkeys(merged.derived, f"named after {merged.entry}"))
-    _emit(data, (), 0, lines, origins)
+    _emit(data, (), 0, lines, _origins(loaded) if origin else None)
+    supabase = loaded.config.supabase
+    if supabase.auth.providers:
+        # Derived, not configurable: a comment, so the output still loads back to the same config.
+        lines.append(f"# sign-in callback URL (register it with each provider): {callback_url(supabase.domain)}")
     return "\n".join(lines) + "\n"
+
+
+def origins_of(loaded: Loaded) -> dict[str, str]:
+    """Where each value set by a file came from, by dotted key (`show --origin --format json`)."""
+    return {dotted(path): where for path, where in sorted(_origins(loaded).items(), key=lambda item: dotted(item[0]))}
+
+
+def _origins(loaded: Loaded) -> dict[Path_, str]:
+    merged = loaded.merged
+    origins = {path: f"{loc.file}:{loc.line}" for path, loc in merged.origins.items()}
+    origins.update(dict.fromkeys(merged.derived, f"named after {merged.entry}"))
+    return origins
 
 
 def _emit(value: Any, path: Path_, indent: int, lines: list[str], origins: dict[Path_, str] | None) -> None:

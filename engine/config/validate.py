@@ -13,6 +13,7 @@ from pydantic_core import ErrorDetails
 
 from engine.config.load import Path_, dotted
 from engine.config.model import Config
+from engine.config.model.base import split_pattern_error
 from engine.config.overlay import Merged
 from engine.config.rules import Violation, check_rules
 from engine.errors import ConfigError, Location, Problem
@@ -63,8 +64,15 @@ def _problem(merged: Merged, error: ErrorDetails) -> Problem:
     elif kind == "missing":
         message = "required key is missing"
         hint = f"add `{path[-1]}` here" + _example(path)
+    elif kind == "string_pattern_mismatch" and _pattern_error_at(path):
+        what, hint = split_pattern_error(_pattern_error_at(path))
+        message = f"{value!r} is not {what}"
     elif kind == "literal_error":
-        choices = [str(choice) for choice in get_args(_type_at(path))]
+        expected = _type_at(path)
+        if error["loc"][-1] == "[key]":  # a mapping key outside its Literal (say, an unknown provider)
+            mapping = _type_at(path[:-1])
+            expected = _unwrap(get_args(mapping)[0]) if get_origin(mapping) is dict else None
+        choices = [str(choice) for choice in get_args(expected)]
         message = f"{value!r} is not one of: {', '.join(choices)}"
         hint = _suggest(str(value), choices)
     else:
@@ -76,6 +84,13 @@ def _problem(merged: Merged, error: ErrorDetails) -> Problem:
     if path in merged.derived:
         hint = f"the environment is named after the file {merged.entry}; rename the file or set project.environment"
     return Problem(locate(merged, path), dotted(path), message, hint)
+
+
+def _pattern_error_at(path: Path_) -> str:
+    """The `patternErrorMessage` the model publishes for the field at `path` ("" when none)."""
+    field = _field_at(path)
+    extra = getattr(field, "json_schema_extra", None)
+    return str(extra.get("patternErrorMessage", "")) if isinstance(extra, dict) else ""
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str | None:

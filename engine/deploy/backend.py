@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from engine.config.model.project import partition_of
 from engine.deploy.aws import aws_errors, error_code, http_status
 from engine.errors import EngineError
 from engine.resolve import StateLocation
@@ -44,17 +45,21 @@ class BackendReport:
     region: str
     state: BucketState
     changes: tuple[str, ...]
+    read_only: bool = False  # `plan`: ``changes`` are what `apply` would put back, not done yet
 
     def render(self) -> str:
         if self.state == "would create":
-            return f"state bucket {self.bucket} ({self.region}) does not exist and would be created"
+            return (f"state bucket {self.bucket} ({self.region}) does not exist: apply creates it, "
+                    "and every stack would be created")
         head = f"state bucket {self.bucket} ({self.region}): {self.state}"
         if not self.changes:
             return head + ", settings as expected"
-        return head + "\n" + "\n".join(f"  fixed: {change}" for change in self.changes)
+        verb = "apply would fix" if self.read_only else "fixed"
+        return head + "\n" + "\n".join(f"  {verb}: {change}" for change in self.changes)
 
 
-def ensure_state_bucket(s3_client: Any, location: StateLocation, *, create: bool) -> BackendReport:
+def ensure_state_bucket(s3_client: Any, location: StateLocation, *, create: bool,
+                        read_only: bool = False) -> BackendReport:
     """Make sure the state bucket of ``location`` exists with its settings, putting back any that drifted.
 
     The settings: versioning, SSE-KMS with a Bucket Key (a customer managed key or DSSE-KMS
@@ -63,29 +68,33 @@ def ensure_state_bucket(s3_client: Any, location: StateLocation, *, create: bool
     belongs to someone else, and the engine asks for another ``state.bucket``.
 
     With ``create=False`` a missing bucket is only reported (state ``would create``) and
-    nothing is written; the CLI asks the user and calls again with ``create=True``.
+    nothing is written; the CLI asks the user and calls again with ``create=True``. With
+    ``read_only`` (for `plan`) nothing is ever written: drifted settings are only reported.
     """
     bucket = location.bucket
     exists = _bucket_exists(s3_client, location)
-    if not exists and not create:
-        return BackendReport(bucket, location.region, "would create", ())
+    if not exists and (read_only or not create):
+        return BackendReport(bucket, location.region, "would create", (), read_only)
     changes: list[str] = []
     if not exists:
         _create_bucket(s3_client, location)
         changes.append("bucket created")
     with aws_errors(f"checking the settings of state bucket {bucket}"):
-        changes += _reconcile(s3_client, bucket)
-    return BackendReport(bucket, location.region, "exists" if exists else "created", tuple(changes))
+        changes += _reconcile(s3_client, bucket, partition_of(location.region), fix=not read_only)
+    return BackendReport(bucket, location.region, "exists" if exists else "created", tuple(changes), read_only)
 
 
-def tls_only_statement(bucket: str) -> dict[str, Any]:
-    """The policy statement that refuses any request to the bucket not made over TLS."""
+def tls_only_statement(bucket: str, partition: str) -> dict[str, Any]:
+    """The policy statement that refuses any request to the bucket not made over TLS.
+
+    `partition` is the state region's (`aws`, `aws-cn`, `aws-us-gov`): S3 ARNs carry it.
+    """
     return {
         "Sid": TLS_STATEMENT_ID,
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
@@ -143,18 +152,18 @@ def _not_ours(bucket: str) -> EngineError:
 # --- the settings ----------------------------------------------------------------------------------
 
 
-def _reconcile(s3: Any, bucket: str) -> list[str]:
-    """Put back every setting that is not as required; return what was changed."""
+def _reconcile(s3: Any, bucket: str, partition: str, *, fix: bool) -> list[str]:
+    """Put back (only with ``fix``) every setting that is not as required; return what differs."""
     changes = []
-    if _versioning_fixed(s3, bucket):
+    if _versioning_fixed(s3, bucket, fix):
         changes.append("versioning enabled")
-    if _encryption_fixed(s3, bucket):
+    if _encryption_fixed(s3, bucket, fix):
         changes.append("default encryption set to SSE-KMS (aws/s3) with a bucket key")
-    if _public_access_block_fixed(s3, bucket):
+    if _public_access_block_fixed(s3, bucket, fix):
         changes.append("public access block: all four settings on")
-    if _ownership_fixed(s3, bucket):
+    if _ownership_fixed(s3, bucket, fix):
         changes.append("object ownership set to BucketOwnerEnforced (ACLs disabled)")
-    if _policy_fixed(s3, bucket):
+    if _policy_fixed(s3, bucket, partition, fix):
         changes.append(f"bucket policy: TLS-only statement {TLS_STATEMENT_ID} added")
     return changes
 
@@ -169,52 +178,62 @@ def _get(call: Any, missing_codes: set[str], **arguments: Any) -> dict[str, Any]
         raise
 
 
-def _versioning_fixed(s3: Any, bucket: str) -> bool:
+def _versioning_fixed(s3: Any, bucket: str, fix: bool) -> bool:
     if s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled":
         return False
+    if not fix:
+        return True
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return True
 
 
-def _encryption_fixed(s3: Any, bucket: str) -> bool:
+def _encryption_fixed(s3: Any, bucket: str, fix: bool) -> bool:
     current = _get(s3.get_bucket_encryption, {"ServerSideEncryptionConfigurationNotFoundError"}, Bucket=bucket)
     rules = (current or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     algorithms = {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
     if algorithms and algorithms <= _KMS_ALGORITHMS:
         return False
+    if not fix:
+        return True
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=_ENCRYPTION)
     return True
 
 
-def _public_access_block_fixed(s3: Any, bucket: str) -> bool:
+def _public_access_block_fixed(s3: Any, bucket: str, fix: bool) -> bool:
     current = _get(s3.get_public_access_block, {"NoSuchPublicAccessBlockConfiguration"}, Bucket=bucket)
     if current is not None and current.get("PublicAccessBlockConfiguration") == _PUBLIC_ACCESS_BLOCK:
         return False
+    if not fix:
+        return True
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_PUBLIC_ACCESS_BLOCK)
     return True
 
 
-def _ownership_fixed(s3: Any, bucket: str) -> bool:
+def _ownership_fixed(s3: Any, bucket: str, fix: bool) -> bool:
     current = _get(s3.get_bucket_ownership_controls, {"OwnershipControlsNotFoundError"}, Bucket=bucket)
     rules = (current or {}).get("OwnershipControls", {}).get("Rules", [])
     if [r.get("ObjectOwnership") for r in rules] == ["BucketOwnerEnforced"]:
         return False
+    if not fix:
+        return True
     s3.put_bucket_ownership_controls(
         Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     )
     return True
 
 
-def _policy_fixed(s3: Any, bucket: str) -> bool:
+def _policy_fixed(s3: Any, bucket: str, partition: str, fix: bool) -> bool:
     current = _get(s3.get_bucket_policy, {"NoSuchBucketPolicy"}, Bucket=bucket)
     policy: dict[str, Any] = json.loads(current["Policy"]) if current else {"Version": "2012-10-17", "Statement": []}
     statements = policy.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
-    wanted = tls_only_statement(bucket)
+    wanted = tls_only_statement(bucket, partition)
     if any(_normalized(s) == _normalized(wanted) for s in statements):
         return False
     # Replace a stale statement of ours (same Sid); keep everybody else's.
     policy["Statement"] = [s for s in statements if s.get("Sid") != TLS_STATEMENT_ID] + [wanted]
+    if not fix:
+        return True
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     return True
 

@@ -2,6 +2,8 @@
 
 Idempotent and serialised by an advisory lock, so every chart install and upgrade may run it.
 After the migrations it does what needs the services' own tables (:mod:`engine.deploy.services`).
+Connection, translation of server errors (with secrets redacted) and the migration bookkeeping
+share one connection and one lock, hence one module.
 """
 
 from __future__ import annotations

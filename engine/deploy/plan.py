@@ -33,6 +33,7 @@ class StackPlan:
     working_dir: Path
     plan_file: str  # relative to working_dir
     steps: tuple[Step, ...]
+    depends_on: tuple[str, ...] = ()  # the stacks whose outputs this one reads
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,13 @@ def build_plan(action: Action, manifest_path: Path, terraform_bin: str) -> Deplo
         action=action,
         manifest=manifest_path,
         terraform_bin=terraform_bin,
-        stacks=tuple(_stack_plan(action, s.name, root / s.working_directory, terraform_bin) for s in stacks),
+        stacks=tuple(_stack_plan(action, s.name, root / s.working_directory, terraform_bin, s.dependencies)
+                     for s in stacks),
     )
 
 
-def _stack_plan(action: Action, name: str, working_dir: Path, terraform: str) -> StackPlan:
+def _stack_plan(action: Action, name: str, working_dir: Path, terraform: str,
+                depends_on: tuple[str, ...]) -> StackPlan:
     plan_file = f"{name}.tfplan"
     plan_args = ("plan", "-input=false", "-no-color", f"-out={plan_file}")
     steps = [
@@ -78,7 +81,7 @@ def _stack_plan(action: Action, name: str, working_dir: Path, terraform: str) ->
     ]
     if action != "plan":
         steps.append(Step("apply", (terraform, "apply", "-input=false", "-no-color", plan_file)))
-    return StackPlan(name, working_dir, plan_file, tuple(steps))
+    return StackPlan(name, working_dir, plan_file, tuple(steps), depends_on)
 
 
 # --- writers -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 import jwt
@@ -24,7 +25,7 @@ from engine.resolve import Resolved
 
 JWT_SECRET = "jwt-secret"  # the catalog name of the key that signs the jwt:<role> secrets
 JWT_ISSUER = "supabase"
-JWT_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+DAY_SECONDS = 24 * 3600
 _TOKEN_NAMESPACE = uuid.UUID("6f1f0f8e-6a43-4b0c-9a55-2b1d3c9e7a10")
 # botocore loggers that write request or response bodies at DEBUG level.
 _WIRE_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.awsrequest", "botocore.httpsession")
@@ -65,7 +66,7 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
     """Give every empty secret container of ``resolved`` a value; one that has a value is never touched.
 
     ``random`` secrets get URL-safe random text of the catalog's length, ``jwt:<role>`` secrets
-    an HS256 JWT signed with the JWT secret (10 years, like Supabase's anon and service keys),
+    an HS256 JWT signed with the JWT secret (valid `supabase.auth.api_key_lifetime_days`),
     and ``external`` ones nothing: the report says which command sets them.
     """
     found = {s.name: _lookup(client, resolved.secret_name(s)) for s in resolved.secrets}
@@ -87,8 +88,9 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
                                                     "data stack first")
                 continue
             if signing_key is None:  # read back what is stored, whoever stored it
-                signing_key = _read(client, jwt_name)
-            value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()))
+                signing_key = read_jwt_secret(client, jwt_name)
+            value = sign_jwt(secret.kind.removeprefix("jwt:"), signing_key, issued_at=int(now()),
+                             lifetime_seconds=key_lifetime_seconds(resolved))
         else:
             raise ValueError(f"unknown secret kind {secret.kind!r} of {secret.name}")  # a catalog bug
         written = _put_initial(client, name, value)
@@ -99,9 +101,26 @@ def bootstrap_secrets(client: Any, resolved: Resolved, *, now: Callable[[], floa
 def secrets_status(client: Any, resolved: Resolved) -> list[SecretStatus]:
     """Names and states of the environment's secrets, for ``supa-engine secrets status``.
 
-    Reads metadata only (DescribeSecret): no value is fetched.
+    Reads metadata only (DescribeSecret, ListSecretVersionIds): no value is fetched. An API key
+    that is set says when it expires, from when its current version was stored.
     """
-    return [_status(s, resolved.secret_name(s), _lookup(client, resolved.secret_name(s))) for s in resolved.secrets]
+    statuses = [_status(s, resolved.secret_name(s), _lookup(client, resolved.secret_name(s)))
+                for s in resolved.secrets]
+    return [_with_expiry(client, status, resolved) if status.kind.startswith("jwt:") and status.state == "set"
+            else status for status in statuses]
+
+
+def _with_expiry(client: Any, status: SecretStatus, resolved: Resolved) -> SecretStatus:
+    with aws_errors(f"listing the versions of secret {status.name}"):
+        versions = client.list_secret_version_ids(SecretId=status.name).get("Versions") or []
+    created = next((v.get("CreatedDate") for v in versions if "AWSCURRENT" in (v.get("VersionStages") or [])), None)
+    if created is None:
+        return status
+    expires = created + timedelta(seconds=key_lifetime_seconds(resolved))
+    return SecretStatus(status.name, status.kind, status.state,
+                        f"expires about {expires:%Y-%m-%d} (signed {created:%Y-%m-%d}, api_key_lifetime_days); "
+                        "renew with `supa-engine secrets rotate FILE "
+                        f"{status.name.removeprefix(resolved.names['secret_prefix'])}`")
 
 
 def random_text(length: int) -> str:
@@ -111,9 +130,14 @@ def random_text(length: int) -> str:
     return random_source.token_urlsafe(length)[:length]
 
 
-def sign_jwt(role: str, key: str, *, issued_at: int) -> str:
+def key_lifetime_seconds(resolved: Resolved) -> int:
+    """How long the anon and service_role keys stay valid (`supabase.auth.api_key_lifetime_days`)."""
+    return resolved.config.supabase.auth.api_key_lifetime_days * DAY_SECONDS
+
+
+def sign_jwt(role: str, key: str, *, issued_at: int, lifetime_seconds: int) -> str:
     """A Supabase API key: an HS256 JWT for ``role`` signed with the JWT secret ``key``."""
-    claims = {"role": role, "iss": JWT_ISSUER, "iat": issued_at, "exp": issued_at + JWT_LIFETIME_SECONDS}
+    claims = {"role": role, "iss": JWT_ISSUER, "iat": issued_at, "exp": issued_at + lifetime_seconds}
     return jwt.encode(claims, key, algorithm="HS256")
 
 
@@ -144,7 +168,7 @@ def _status(secret: Secret, name: str, found: str) -> SecretStatus:
     """What a lookup means for this kind of secret (before anything is generated)."""
     if found == "missing":
         return SecretStatus(name, secret.kind, "missing container",
-                            "missing container: run apply of the data stack first (Terraform creates it)")
+                            "run apply of the data stack first (Terraform creates the containers)")
     if found == "deleted":
         return SecretStatus(name, secret.kind, "missing container",
                             f"scheduled for deletion: `aws secretsmanager restore-secret --secret-id {name}`, "
@@ -165,7 +189,7 @@ def _put_initial(client: Any, name: str, value: str) -> bool:
     the first value, and the loser reads it back rather than signing keys with its own.
     """
     token = str(uuid.uuid5(_TOKEN_NAMESPACE, f"initial:{name}"))
-    with _no_wire_logs(), aws_errors(f"storing the generated value of secret {name}"):
+    with no_wire_logs(), aws_errors(f"storing the generated value of secret {name}"):
         try:
             client.put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)
         except ClientError as exc:
@@ -175,18 +199,14 @@ def _put_initial(client: Any, name: str, value: str) -> bool:
     return True
 
 
-def _read(client: Any, name: str) -> str:
-    with _no_wire_logs(), aws_errors(f"reading secret {name}"):
-        value = client.get_secret_value(SecretId=name).get("SecretString")
-    if not isinstance(value, str) or not value:
-        raise EngineError(f"secret {name} holds no text value, so the API keys cannot be signed with it",
-                          hint=f"Store the JWT secret as text: aws secretsmanager put-secret-value --secret-id {name} "
-                          "--secret-string file://jwt-secret.txt")
-    return value
+def read_jwt_secret(client: Any, name: str) -> str:
+    """The JWT secret that the API keys are signed with."""
+    return read_secret(client, name, hint=f"store the JWT secret as text: aws secretsmanager put-secret-value "
+                       f"--secret-id {name} --secret-string file://jwt-secret.txt")
 
 
 @contextmanager
-def _no_wire_logs() -> Iterator[None]:
+def no_wire_logs() -> Iterator[None]:
     """Drop botocore's body-level debug records while a secret value is on the wire."""
     drop = _DropAll()
     loggers = [logging.getLogger(name) for name in _WIRE_LOGGERS]
@@ -202,3 +222,22 @@ def _no_wire_logs() -> Iterator[None]:
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
+
+
+def read_secret(client: Any, name: str, hint: str = "`supa-engine secrets status` lists the secrets") -> str:
+    """The current text value of secret `name`, with botocore's body logs off (never print it).
+
+    `hint` says how to give the secret a text value when it holds none.
+    """
+    with no_wire_logs(), aws_errors(f"reading secret {name}"):
+        try:
+            value = client.get_secret_value(SecretId=name).get("SecretString")
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                raise EngineError(f"secret {name} is missing or has no value",
+                                  hint="run `supa-engine apply` (it creates and fills the generated secrets); "
+                                  "`supa-engine secrets status` lists them") from None
+            raise
+    if not isinstance(value, str) or not value:
+        raise EngineError(f"secret {name} holds no text value", hint=hint)
+    return value

@@ -89,6 +89,20 @@ def check_version(terraform_bin: str, runner: Runner, cwd: Path) -> str:
     return version
 
 
+def with_plugin_cache(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with a provider plugin cache, unless the user chose one (``TF_PLUGIN_CACHE_DIR``).
+
+    Synthesis replaces each stack's ``.terraform/``; with the cache ``init`` links the providers
+    from there instead of downloading them again (the kept lock file pins their checksums).
+    """
+    if environ.get("TF_PLUGIN_CACHE_DIR"):
+        return dict(environ)
+    base = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cache = base / "supa-engine" / "terraform-plugins"
+    cache.mkdir(parents=True, exist_ok=True)  # Terraform ignores a cache directory that does not exist
+    return {**environ, "TF_PLUGIN_CACHE_DIR": str(cache)}
+
+
 # --- running a command -----------------------------------------------------------------------------
 
 
@@ -97,11 +111,13 @@ class SubprocessRunner:
     """Run a command as a child in its own process group; capture stdout and stderr.
 
     ``output`` receives stdout line by line as it arrives (the CLI echoes it, so a 15 minute
-    EKS apply is not silent). ``grace_seconds`` is how long an interrupted Terraform gets to
+    EKS apply is not silent); with ``prefix`` each line starts with ``[stack]``, the name of the
+    working directory. ``grace_seconds`` is how long an interrupted Terraform gets to
     stop cleanly (it releases the state lock) before it is killed.
     """
 
     output: Callable[[str], None] | None = None
+    prefix: bool = False
     env: Mapping[str, str] | None = None
     grace_seconds: float = 30.0
 
@@ -119,11 +135,12 @@ class SubprocessRunner:
         drain = threading.Thread(target=lambda: stderr.extend(child.stderr or ()), daemon=True)
         drain.start()
         stdout: list[str] = []
+        label = f"[{cwd.name}] " if self.prefix else ""
         try:
             for line in child.stdout:
                 stdout.append(line)
                 if self.output is not None and not quiet:
-                    self.output(line.rstrip("\n"))
+                    self.output(label + line.rstrip("\n"))
             child.wait()
         except BaseException:  # KeyboardInterrupt above all: never leave Terraform running
             self._stop(child)

@@ -11,27 +11,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.catalog import COMPONENT_NAMES
-from engine.identities import EXTERNAL_SECRETS, STORAGE
+from engine.catalog import COMPONENT_NAMES, SMS_SECRET, env_secret_name, provider_secret
+from engine.config.model.auth import PROVIDERS, SMS_SECRET_SETTING, SMS_SETTINGS, callback_url
+from engine.config.model.supabase import Auth as AuthConfig
+from engine.identities import SECRET_STORE, STORAGE
 from engine.resolve import Resolved, service_of
 from engine.targets.policies import compile_policies
 from engine.targets.values import (
     AccessLogs,
     Auth,
+    AuthProvider,
     Bootstrap,
     ChartValues,
     Component,
     Components,
     Database,
     DatabaseTls,
+    EnvVar,
     Ingress,
+    Mfa,
     NetworkPolicy,
     Platform,
+    RateLimits,
     Replicas,
     Resources,
     SecretItem,
     Secrets,
     SecretStore,
+    Sessions,
+    Sms,
     Smtp,
     Storage,
     StoreServiceAccount,
@@ -122,6 +130,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             domain=supabase.domain,
             siteUrl=supabase.site_url or f"https://{supabase.domain}",
             redirectUrls=list(supabase.redirect_urls),
+            tagOnlyImages=config.project.tier != "production" or security.accept_tag_only_images,
         ),
         database=Database(
             hostParameter=infra_parameter(resolved, DATABASE_HOST_PARAMETER), port=infra.database_port,
@@ -132,7 +141,7 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             store=SecretStore(
                 name=f"{resolved.prefix}-supabase",
                 parametersName=f"{resolved.prefix}-parameters",
-                serviceAccount=StoreServiceAccount(name=EXTERNAL_SECRETS.name, namespace=EXTERNAL_SECRETS.namespace),
+                serviceAccount=StoreServiceAccount(name=SECRET_STORE.name, namespace=SECRET_STORE.namespace),
                 refreshInterval="1h",
             ),
             items={
@@ -168,18 +177,45 @@ def compile_values(resolved: Resolved, infra: InfraOutputs) -> dict[str, Any]:
             roleArn=infra.storage_role_arn,
             fileSizeLimitBytes=config.storage.upload_size_limit_mb * 1024 * 1024,
         ),
-        auth=Auth(
-            signupEnabled=supabase.auth.signup_enabled,
-            emailAutoconfirm=supabase.auth.email_autoconfirm,
-            jwtExpirySeconds=supabase.auth.jwt_expiry_seconds,
-            smtp=Smtp(host=smtp.host, port=smtp.port, user=smtp.user, sender=smtp.sender,
-                      senderName=smtp.sender_name) if smtp else None,
-        ),
+        auth=_auth(supabase.auth, supabase.domain,
+                   Smtp(host=smtp.host, port=smtp.port, user=smtp.user, sender=smtp.sender,
+                        senderName=smtp.sender_name) if smtp else None),
         components=Components(**{name: _component(resolved, name) for name in COMPONENT_NAMES}),
         networkPolicies=[NetworkPolicy(name=p["metadata"]["name"], annotations=p["metadata"].get("annotations", {}),
                                        spec=p["spec"]) for p in compile_policies(resolved)],
     )
     return values.model_dump(mode="json")
+
+
+def _auth(auth: AuthConfig, domain: str, smtp: Smtp | None) -> Auth:
+    """GoTrue's settings; secrets appear only as catalog names (README: "Sign-in and auth settings")."""
+    sessions, limits, sms = auth.sessions, auth.rate_limits, auth.sms
+    return Auth(
+        signupEnabled=auth.signup_enabled,
+        emailAutoconfirm=auth.email_autoconfirm,
+        jwtExpirySeconds=auth.jwt_expiry_seconds,
+        smtp=smtp,
+        callbackUrl=callback_url(domain),
+        providers=[AuthProvider(envName=PROVIDERS[name].env, clientId=p.client_id, url=p.url or "",
+                                secret=provider_secret(name).name)
+                   for name, p in sorted(auth.providers.items()) if p.enabled],
+        mfa=Mfa(totp=auth.mfa.totp, maxEnrolledFactors=auth.mfa.max_enrolled_factors),
+        emailTemplates={key.upper(): url for key, url in auth.email_templates.model_dump(exclude_none=True).items()},
+        rateLimits=RateLimits(emailSent=limits.email_sent_per_hour, smsSent=limits.sms_sent_per_hour,
+                              verify=limits.verify_per_5_minutes, tokenRefresh=limits.token_refresh_per_5_minutes,
+                              otp=limits.otp_per_5_minutes, anonymousUsers=limits.anonymous_sign_ins_per_hour),
+        sessions=Sessions(
+            timebox=f"{sessions.timebox_seconds}s" if sessions.timebox_seconds else "",
+            inactivityTimeout=f"{sessions.inactivity_timeout_seconds}s" if sessions.inactivity_timeout_seconds else "",
+            refreshTokenRotation=sessions.refresh_token_rotation,
+            refreshTokenReuseInterval=sessions.refresh_token_reuse_seconds,
+        ),
+        anonymousUsers=auth.anonymous_sign_ins,
+        sms=Sms(provider=sms.provider,
+                settings={env: getattr(sms, field) for field, env in SMS_SETTINGS[sms.provider].items()},
+                secretSetting=SMS_SECRET_SETTING[sms.provider], secret=SMS_SECRET.name,
+                otpLength=sms.otp_length, otpExpirySeconds=sms.otp_expiry_seconds) if sms else None,
+    )
 
 
 def _component(resolved: Resolved, name: str) -> Component:
@@ -194,4 +230,7 @@ def _component(resolved: Resolved, name: str) -> Component:
         resources=Resources(cpu=service.cpu, memory=service.memory, cpuLimit=service.cpu_limit),
         replicas=Replicas(min=scaling.min_replicas, max=max(scaling.min_replicas, scaling.max_replicas),
                           cpuTargetPercent=scaling.cpu_target_percent),
+        env=[EnvVar(name=key, value=value, secret=None) if isinstance(value, str)
+             else EnvVar(name=key, value=None, secret=env_secret_name(value.secret))
+             for key, value in sorted(getattr(resolved.config.supabase.components, name).env.items())],
     )

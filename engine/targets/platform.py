@@ -3,8 +3,8 @@
 charts/supabase assumes four controllers run in the cluster:
 
 * External Secrets Operator: its CRDs (`ClusterSecretStore`, `ExternalSecret`) and the
-  `external-secrets/external-secrets` service account whose IRSA role reads this platform's
-  secrets;
+  `external-secrets/secret-store` service account whose IRSA role reads this platform's
+  secrets (the controller's own account holds no role);
 * AWS Load Balancer Controller: turns the chart's Ingress into the ALB (and associates the WAF
   ACL);
 * Cluster Autoscaler: grows the managed node groups when HPAs add pods;
@@ -30,8 +30,10 @@ from typing import Any
 
 from engine.identities import (
     CLUSTER_AUTOSCALER,
-    EXTERNAL_SECRETS,
+    EXTERNAL_SECRETS_CONTROLLER,
+    EXTERNAL_SECRETS_NAMESPACE,
     LOAD_BALANCER_CONTROLLER,
+    SECRET_STORE,
     SUPABASE_NAMESPACE,
     ServiceAccount,
 )
@@ -106,7 +108,7 @@ def namespaces() -> tuple[Namespace, ...]:
     kube-system (the other controllers) exists already and is not restricted (EKS add-ons run
     privileged there).
     """
-    return (Namespace(SUPABASE_NAMESPACE, pss_labels()), Namespace(EXTERNAL_SECRETS.namespace, pss_labels()))
+    return (Namespace(SUPABASE_NAMESPACE, pss_labels()), Namespace(EXTERNAL_SECRETS_NAMESPACE, pss_labels()))
 
 
 def deterministic_role_arn(resolved: Resolved, account: ServiceAccount) -> str:
@@ -168,13 +170,20 @@ def _external_secrets(role_arn: RoleArn) -> ControllerRelease:
         "enabled": True, **_pod_security(1000)}}
     values = {
         "installCRDs": True,
-        "serviceAccount": _service_account(EXTERNAL_SECRETS, role_arn),
+        # The controller holds no role; the store's account (created here, never mounted by a
+        # pod) does, and ESO requests a token for it only for the ClusterSecretStore that names it.
+        "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS_CONTROLLER, "annotations": {}},
+        "extraObjects": [{
+            "apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+            "metadata": {"name": SECRET_STORE.name, "namespace": SECRET_STORE.namespace,
+                         "annotations": {ROLE_ANNOTATION: role_arn(SECRET_STORE)}},
+        }],
         **component,
         "resources": _resources("50m", "128Mi"),
         "webhook": {**component, "resources": _resources("20m", "64Mi")},
         "certController": {**component, "resources": _resources("20m", "128Mi")},
     }
-    return ControllerRelease("external-secrets", EXTERNAL_SECRETS.namespace, EXTERNAL_SECRETS_CHART, values,
+    return ControllerRelease("external-secrets", EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_CHART, values,
                              needs_crds=True)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -8,10 +9,15 @@ import pytest
 import yaml
 
 from engine.catalog import COMPONENT_NAMES
+from engine.config.model.base import split_pattern_error
 from engine.config.model.operations import Autoscaling
 from engine.config.model.supabase import Components
+from engine.config.overlay import Merged
 from engine.config.schema import FULL_NAME, OVERLAY_NAME, full_schema, overlay_schema, render
+from engine.config.validate import validate
+from engine.errors import ConfigError
 from engine.scaffold import stale_schemas
+from engine.targets.values import values_schema
 from tests.support import ROOT
 
 
@@ -85,3 +91,51 @@ def test_component_sections_list_exactly_the_catalog() -> None:
     """The config model spells the components out (typed access); they must be the catalog's, in order."""
     assert tuple(Components.model_fields) == COMPONENT_NAMES
     assert tuple(Autoscaling.model_fields) == ("default", *COMPONENT_NAMES)
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        return [node, *(n for value in node.values() for n in _nodes(value))]
+    if isinstance(node, list):
+        return [n for value in node for n in _nodes(value)]
+    return []
+
+
+@pytest.mark.parametrize("schema", [full_schema(), overlay_schema(), values_schema()], ids=["full", "overlay", "chart"])
+def test_every_pattern_has_a_readable_message(schema: dict[str, Any]) -> None:
+    patterns = [n for n in _nodes(schema) if isinstance(n.get("pattern"), str)]
+    assert patterns
+    for node in patterns:
+        message = node.get("patternErrorMessage", "")
+        assert message.startswith("Not ") and ": " in message, node
+        assert not any(mark in message for mark in ("[", "^", "$", "\\", "(?")), message
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    (("project", "name"), "Acme"),
+    (("state", "key_prefix"), "a//b"),
+    (("database", "backup_window"), "3am"),
+    (("network", "vpc_cidr"), "10.0.0"),
+    (("storage", "bucket_name"), "Bad_Bucket"),
+])
+def test_validate_says_what_the_editor_says(key: tuple[str, str], value: str) -> None:
+    section, name = key
+    tree = yaml.safe_load((ROOT / "supabase.yaml").read_text())
+    tree[section] = {**(tree.get(section) or {}), name: value}
+    with pytest.raises(ConfigError) as raised:
+        validate(Merged(entry="x.yaml", files=("x.yaml",), tree=tree, origins={}))
+    problem = next(p for p in raised.value.problems if p.path == f"{section}.{name}")
+    prop = full_schema()["definitions"][section.title().replace("_", "")]["properties"][name]
+    shown = next(n["patternErrorMessage"] for n in _nodes(prop) if "patternErrorMessage" in n)
+    what, hint = split_pattern_error(shown)
+    assert problem.message == f"{value!r} is not {what}" and problem.hint == hint
+
+
+@pytest.mark.parametrize("schema", [full_schema(), overlay_schema()], ids=["full", "overlay"])
+def test_hovers_show_each_title_once(schema: dict[str, Any]) -> None:
+    """The YAML language server treats an `anyOf` as all matched when its branches cannot be told
+    apart by title, description and properties, and then titles the hover once per branch."""
+    for node in _nodes(schema):
+        branches = node.get("anyOf", [])
+        keys = [(b.get("title"), b.get("description"), json.dumps(b.get("properties"))) for b in branches]
+        assert len(set(keys)) == len(keys), node

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.catalog import BY_NAME, COMPONENT_NAMES
 from engine.config import load_config
 from engine.config.rules import _windows_overlap
 from engine.errors import ConfigError
@@ -43,15 +44,19 @@ def test_production_tightens_every_rule(tmp_path: Path) -> None:
                     "    general: {instance_types: [m6i.large], capacity: spot}\n"
                     "supabase: {auth: {email_autoconfirm: true}, redirect_urls: ['http://localhost:3000']}\n"
                     "observability:\n  alarm_endpoints: []\n  container_insights: false\n"
-                    "  alarms: {api_5xx_percent: 20, database_free_storage_percent: 5}\n")
+                    "  alarms: {api_5xx_percent: 20, database_free_storage_percent: 5}\n"
+                    "security: {waf: {enabled: false}}\n")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     paths = {p.path for p in caught.value.problems}
+    # Every running image is pinned by tag only: production wants digests.
+    images = {f"supabase.components.{name}.image" for name in COMPONENT_NAMES if BY_NAME[name].enabled_by_default}
     assert paths == {
         "database.multi_az", "database.deletion_protection", "database.backup_retention_days", "network.nat",
         "cluster.node_groups", "autoscaling.default.min_replicas", "supabase.auth.email_autoconfirm",
         "supabase.redirect_urls[0]", "observability.alarm_endpoints", "observability.container_insights",
         "observability.alarms.api_5xx_percent", "observability.alarms.database_free_storage_percent",
+        "security.waf.enabled", "database.bootstrap_image.digest", *images,
     }
 
 

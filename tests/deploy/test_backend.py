@@ -42,7 +42,7 @@ def assert_fully_configured(bucket: str, region: str = "eu-west-1") -> None:
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     statements = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
     tls = [s for s in statements if s.get("Sid") == TLS_STATEMENT_ID]
-    assert tls == [tls_only_statement(bucket)]
+    assert tls == [tls_only_statement(bucket, "aws")]
     assert tls[0]["Effect"] == "Deny" and tls[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -107,6 +107,20 @@ def test_drifted_settings_are_reconciled_and_reported(aws: AwsEnv) -> None:
     assert_fully_configured(LOCATION.bucket)
 
 
+def test_read_only_reports_drift_and_a_missing_bucket_but_writes_nothing(aws: AwsEnv) -> None:
+    client = aws_client("s3", LOCATION.region)
+    assert ensure_state_bucket(client, LOCATION, create=True, read_only=True).state == "would create"
+    assert LOCATION.bucket not in [b["Name"] for b in s3().list_buckets()["Buckets"]]
+    ensure_state_bucket(client, LOCATION, create=True)
+    s3().put_bucket_versioning(Bucket=LOCATION.bucket, VersioningConfiguration={"Status": "Suspended"})
+
+    report = ensure_state_bucket(client, LOCATION, create=False, read_only=True)
+
+    assert report.changes == ("versioning enabled",)
+    assert "apply would fix: versioning enabled" in report.render()
+    assert s3().get_bucket_versioning(Bucket=LOCATION.bucket)["Status"] == "Suspended"
+
+
 def test_partially_open_public_access_block_is_closed(aws: AwsEnv) -> None:
     client = aws_client("s3", LOCATION.region)
     ensure_state_bucket(client, LOCATION, create=True)
@@ -137,7 +151,7 @@ def test_existing_bucket_keeps_objects_and_foreign_policy_statements(aws: AwsEnv
         raw.get_object(Bucket=LOCATION.bucket, Key="supa-engine/dev/network.tfstate")
     assert http_status(denied.value) == 403
     statements = json.loads(raw.get_bucket_policy(Bucket=LOCATION.bucket)["Policy"])["Statement"]
-    assert theirs in statements and tls_only_statement(LOCATION.bucket) in statements
+    assert theirs in statements and tls_only_statement(LOCATION.bucket, "aws") in statements
     assert_fully_configured(LOCATION.bucket)
 
 

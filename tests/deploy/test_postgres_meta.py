@@ -29,8 +29,9 @@ from engine.render import render_manifests
 from engine.targets.helm import compile_values, derived_outputs
 from tests.deploy.conftest import FreshDatabase
 from tests.deploy.database_support import run
-from tests.postgres import NPM_CACHE, missing_tool
+from tests.postgres import NPM_CACHE
 from tests.support import resolved_env
+from tests.tools import tool_missing
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +109,7 @@ def meta(database: FreshDatabase) -> Iterator[Meta]:
     server_js = package / "dist/server/server.js"
     node = shutil.which("node")
     if node is None or not server_js.is_file():
-        missing_tool(f"postgres-meta {META_VERSION} not found at {package} (or no node): install it with npm "
+        tool_missing(f"postgres-meta {META_VERSION} not found at {package} (or no node): install it with npm "
                      "(see README) or set SUPA_ENGINE_POSTGRES_META")
     version = json.loads((package / "package.json").read_text())["version"]
     assert version == META_VERSION, f"postgres-meta {version} installed, the chart pins {META_VERSION}"

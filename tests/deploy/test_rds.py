@@ -12,8 +12,7 @@ from engine.deploy.rds import prepare_database, snapshot_name
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 from tests.deploy.moto_server import AwsEnv
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def _resolved(tmp_path: Path, environment: str, body: str = "") -> Resolved:

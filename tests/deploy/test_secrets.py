@@ -7,6 +7,7 @@ names and states alone.
 
 from __future__ import annotations
 
+import json
 import logging
 import string
 from typing import Any
@@ -15,11 +16,12 @@ import boto3
 import jwt
 import pytest
 
+from engine.cli import main
 from engine.deploy.aws import aws_client
 from engine.deploy.secrets import (
-    JWT_LIFETIME_SECONDS,
     SecretsReport,
     bootstrap_secrets,
+    key_lifetime_seconds,
     random_text,
     secrets_status,
     sign_jwt,
@@ -27,7 +29,7 @@ from engine.deploy.secrets import (
 from engine.errors import EngineError
 from engine.resolve import Resolved
 from tests.deploy.moto_server import AwsEnv, closed_port
-from tests.support import resolved_env
+from tests.support import example, resolved_env
 
 RESOLVED = resolved_env("dev")
 REGION = RESOLVED.config.project.region
@@ -97,7 +99,8 @@ def test_generated_api_keys_verify_with_the_generated_jwt_secret(aws: AwsEnv) ->
     for short, role in (("anon-key", "anon"), ("service-role-key", "service_role")):
         claims = jwt.decode(value(short), key, algorithms=["HS256"], issuer="supabase",
                             options={"require": ["exp", "iat", "iss", "role"]})
-        assert claims == {"role": role, "iss": "supabase", "iat": NOW, "exp": NOW + JWT_LIFETIME_SECONDS}
+        assert claims == {"role": role, "iss": "supabase", "iat": NOW, "exp": NOW + key_lifetime_seconds(RESOLVED)}
+        assert key_lifetime_seconds(RESOLVED) == 730 * 24 * 3600  # the default: two years
         assert jwt.get_unverified_header(value(short))["alg"] == "HS256"
         with pytest.raises(jwt.InvalidSignatureError):
             jwt.decode(value(short), key + "x", algorithms=["HS256"])
@@ -226,7 +229,9 @@ def test_status_reports_names_and_states_without_reading_values(aws: AwsEnv) -> 
 
     assert after == {**dict.fromkeys(GENERATED, "set"), "meta-crypto-key": "missing container",
                      "smtp-password": "needs value"}
-    assert set(calls) == {"describe_secret"}
+    assert set(calls) == {"describe_secret", "list_secret_version_ids"}  # metadata only
+    anon = next(s for s in secrets_status(client, RESOLVED) if s.name == name("anon-key"))
+    assert anon.hint is not None and "expires about" in anon.hint and "secrets rotate FILE anon-key" in anon.hint
 
 
 def test_no_secret_value_reaches_reports_output_or_logs(
@@ -280,6 +285,27 @@ def test_random_text_refuses_nonpositive_length() -> None:
 
 
 def test_sign_jwt_claims() -> None:
-    token = sign_jwt("anon", "k" * 64, issued_at=100)
+    token = sign_jwt("anon", "k" * 64, issued_at=100, lifetime_seconds=3600)
     claims = jwt.decode(token, "k" * 64, algorithms=["HS256"], options={"verify_exp": False})
-    assert claims == {"role": "anon", "iss": "supabase", "iat": 100, "exp": 100 + 10 * 365 * 24 * 3600}
+    assert claims == {"role": "anon", "iss": "supabase", "iat": 100, "exp": 100 + 3600}
+
+
+def test_status_command_exits_1_while_something_needs_the_user_and_hints_once(
+    aws: AwsEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = str(example("dev"))
+    assert main(["secrets", "status", dev]) == 1  # no container yet
+    captured = capsys.readouterr()
+    assert captured.out.count("missing container") == len(RESOLVED.secrets)
+    assert captured.out.count("run apply of the data stack first") == 1
+    assert f"{len(RESOLVED.secrets)} of {len(RESOLVED.secrets)} secret(s) need attention" in captured.err
+
+    create_containers()
+    bootstrap()
+    assert main(["secrets", "status", "--format", "json", dev]) == 1  # the SMTP password is still yours to set
+    pending = [s for s in json.loads(capsys.readouterr().out)["secrets"] if s["state"] != "set"]
+    assert [(s["name"], s["state"]) for s in pending] == [(name("smtp-password"), "needs value")]
+
+    raw().put_secret_value(SecretId=name("smtp-password"), SecretString="from the operator")
+    assert main(["secrets", "status", dev]) == 0
+    assert "need attention" not in capsys.readouterr().err

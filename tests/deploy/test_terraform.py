@@ -21,7 +21,7 @@ import pytest
 
 from engine.deploy.plan import StackPlan, Step, build_plan, guard_destroy, plan_as_dict, render_text
 from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, run_plan, summarize
-from engine.deploy.terraform import SubprocessRunner, find_terraform
+from engine.deploy.terraform import SubprocessRunner, find_terraform, with_plugin_cache
 from engine.errors import EngineError
 from engine.manifest import stack_order
 from tests.deploy.stand_in_terraform import STAND_IN, StandIn
@@ -179,10 +179,37 @@ def test_summary_counts_like_terraform() -> None:
 
     assert (summary.add, summary.change, summary.destroy) == (2, 1, 2)
     assert summary.render().splitlines() == [
-        "data: 2 to add, 1 to change, 2 to destroy", "    + a.new", "    ~ a.changed", "    - a.gone",
-        "  -/+ a.replaced"]
+        "data: 2 to add, 1 to change, 2 to destroy (DESTROYS 1, REPLACES 1)", "    + a.new", "    ~ a.changed",
+        "    - a.gone", "  -/+ a.replaced", "  WARNING: a.gone will be DESTROYED",
+        "  WARNING: a.replaced will be DESTROYED and created again"]
     assert not summarize("data", json.dumps({"resource_changes": [show["resource_changes"][4]]})).has_changes
     assert summarize("data", json.dumps({"output_changes": {"x": {"actions": ["create"]}}})).has_changes
+
+
+def test_summary_names_changed_attributes_and_what_forces_a_replacement() -> None:
+    show = {"resource_changes": [
+        {"address": "aws_kms_key.logs", "change": {
+            "actions": ["update"], "before": {"policy": "a", "tags": {}, "id": "k"},
+            "after": {"policy": "b", "tags": {}, "id": "k"}, "after_unknown": {}}},
+        {"address": "aws_db_instance.main", "change": {
+            "actions": ["delete", "create"], "before": {"engine_version": "15", "id": "db"},
+            "after": {"engine_version": "16"}, "after_unknown": {"id": True}, "replace_paths": [["engine_version"]]}},
+    ]}
+    summary = summarize("data", json.dumps(show))
+
+    assert summary.render().splitlines()[1:] == [
+        "    ~ aws_kms_key.logs (policy)", "  -/+ aws_db_instance.main (engine_version, id)",
+        "  WARNING: aws_db_instance.main will be DESTROYED and created again because of engine_version"]
+    assert summary.as_dict()["resources"][0] == {"address": "aws_kms_key.logs", "action": "update",
+                                                 "attributes": ["policy"]}
+    assert (summary.as_dict()["add"], summary.as_dict()["change"], summary.as_dict()["destroy"]) == (1, 1, 1)
+
+
+def test_plugin_cache_defaults_under_the_user_cache_unless_chosen(tmp_path: Path) -> None:
+    env = with_plugin_cache({"XDG_CACHE_HOME": str(tmp_path)})
+    assert env["TF_PLUGIN_CACHE_DIR"] == str(tmp_path / "supa-engine" / "terraform-plugins")
+    assert Path(env["TF_PLUGIN_CACHE_DIR"]).is_dir()  # Terraform ignores a missing cache directory
+    assert with_plugin_cache({"TF_PLUGIN_CACHE_DIR": "/mine"})["TF_PLUGIN_CACHE_DIR"] == "/mine"
 
 
 # --- running with the stand-in ----------------------------------------------------------------------
@@ -223,7 +250,7 @@ def test_plan_action_applies_nothing_with_stand_in_terraform(tmp_path: Path, sta
 
     assert ("network", "apply") not in stand_in.commands() and not stand_in.events("applied plan")
     assert [o.status for o in report.stacks] == ["planned"] * 3 and confirmed == []
-    assert (tmp_path / "stacks" / "data" / "data.tfplan").exists()
+    assert not (tmp_path / "stacks" / "data" / "data.tfplan").exists()  # shown, then deleted: clear text
 
 
 def test_destroy_runs_in_reverse_with_stand_in_terraform(tmp_path: Path, stand_in: StandIn) -> None:

@@ -10,7 +10,7 @@ import yaml
 
 from engine.config import load_config
 from engine.errors import EngineError
-from engine.identities import EXTERNAL_SECRETS, LOAD_BALANCER_CONTROLLER
+from engine.identities import LOAD_BALANCER_CONTROLLER, SECRET_STORE
 from engine.resolve import Resolved, resolve
 from engine.targets import argocd, platform
 from tests.support import ROOT, resolved_env
@@ -77,8 +77,9 @@ def test_controller_roles_are_deterministic_arns(resolved: Resolved) -> None:
     found = by_name(argocd.controller_applications(resolved))
     account = resolved.config.project.account_id
     eso = found["external-secrets"]["spec"]["source"]["helm"]["valuesObject"]
-    assert eso["serviceAccount"]["annotations"][platform.ROLE_ANNOTATION] == (
-        f"arn:aws:iam::{account}:role/{resolved.prefix}-{EXTERNAL_SECRETS.role_suffix}")
+    assert eso["extraObjects"][0]["metadata"]["annotations"][platform.ROLE_ANNOTATION] == (
+        f"arn:aws:iam::{account}:role/{resolved.prefix}-{SECRET_STORE.role_suffix}")
+    assert platform.ROLE_ANNOTATION not in eso["serviceAccount"]["annotations"]
     alb = found["aws-load-balancer-controller"]["spec"]["source"]["helm"]["valuesObject"]
     assert alb["serviceAccount"]["annotations"][platform.ROLE_ANNOTATION].endswith(
         f":role/{resolved.prefix}-{LOAD_BALANCER_CONTROLLER.role_suffix}")

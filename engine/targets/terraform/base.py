@@ -60,8 +60,9 @@ class BaseStack(TerraformStack):
         return f"arn:{self.partition}:iam::aws:policy/{path}"
 
     def service_host(self, service: str) -> str:
-        """Regional service endpoint used in `kms:ViaService` and service principals."""
-        return f"{service}.{self.region}.amazonaws.com"
+        """Regional service endpoint used in `kms:ViaService` and service principals (China's end in .cn)."""
+        suffix = ".cn" if self.resolved.partition == "aws-cn" else ""
+        return f"{service}.{self.region}.amazonaws.com{suffix}"
 
     def name(self, suffix: str) -> str:
         """`<prefix>-<suffix>`: the name of a resource this platform owns."""

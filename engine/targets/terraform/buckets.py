@@ -37,6 +37,7 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 )
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 
+from engine.identities import STORAGE
 from engine.targets.terraform import iam
 from engine.targets.terraform.base import BaseStack
 
@@ -52,7 +53,7 @@ ELB_ACCOUNT_REGIONS = frozenset({
 })
 
 
-def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
+def storage_buckets(stack: BaseStack, key: KmsKey, *, s3_endpoint_id: str) -> S3Bucket:
     """Create the log bucket and the storage bucket; returns the storage bucket."""
     retention = stack.config.observability.log_retention_days
     logs = S3Bucket(stack, "log_bucket", bucket=stack.resolved.names["log_bucket"])
@@ -69,16 +70,26 @@ def storage_buckets(stack: BaseStack, key: KmsKey) -> S3Bucket:
     _encryption(stack, "storage_bucket", storage, key)
     _lifecycle(stack, "log_bucket", logs, noncurrent_days=30, expire_days=retention)
     _lifecycle(stack, "storage_bucket", storage, noncurrent_days=stack.config.storage.noncurrent_version_expiry_days)
-    S3BucketLoggingA(stack, "storage_bucket_logging", bucket=storage.id, target_bucket=logs.id,
-                     target_prefix=f"{LOG_PREFIX}{storage.bucket}/")
 
     delivery = iam.allow(
         "S3ServerAccessLogDelivery", ["s3:PutObject"], [f"{logs.arn}/{LOG_PREFIX}*"],
         principals=[iam.principal("Service", "logging.s3.amazonaws.com")],
         conditions=[iam.condition("ArnLike", "aws:SourceArn", storage.arn),
                     iam.condition("StringEquals", "aws:SourceAccount", stack.account_id)])
-    _policy(stack, "log_bucket", logs, [delivery, *alb_log_delivery(stack, logs.arn)])
-    _policy(stack, "storage_bucket", storage, [])
+    log_policy = _policy(stack, "log_bucket", logs, [delivery, *alb_log_delivery(stack, logs.arn)])
+    # The Storage API's role works only through the VPC's S3 endpoint: its credentials, if
+    # stolen, open nothing from outside. (The role lives in the cluster stack, after this one,
+    # so it is named by its fixed ARN.)
+    storage_role = stack.arn("iam", f"role/{stack.role_name(STORAGE.role_suffix)}", regional=False)
+    outside = iam.deny("StorageRoleOnlyThroughVpcEndpoint", ["s3:*"], [storage.arn, f"{storage.arn}/*"],
+                       principals=[iam.principal("*", "*")],
+                       conditions=[iam.condition("ArnEquals", "aws:PrincipalArn", storage_role),
+                                   iam.condition("StringNotEquals", "aws:SourceVpce", s3_endpoint_id)])
+    _policy(stack, "storage_bucket", storage, [outside])
+    # S3 checks that the logging service may write to the target when logging is turned on;
+    # nothing in the arguments orders that after the policy granting it, so say so.
+    S3BucketLoggingA(stack, "storage_bucket_logging", bucket=storage.id, target_bucket=logs.id,
+                     target_prefix=f"{LOG_PREFIX}{storage.bucket}/", depends_on=[log_policy])
     return storage
 
 
@@ -117,9 +128,9 @@ def _lifecycle(stack: BaseStack, id_: str, bucket: S3Bucket, *, noncurrent_days:
     S3BucketLifecycleConfiguration(stack, f"{id_}_lifecycle", bucket=bucket.id, rule=[rule])
 
 
-def _policy(stack: BaseStack, id_: str, bucket: S3Bucket, extra: list[iam.Statement]) -> None:
+def _policy(stack: BaseStack, id_: str, bucket: S3Bucket, extra: list[iam.Statement]) -> S3BucketPolicy:
     tls_only = iam.deny("DenyInsecureTransport", ["s3:*"], [bucket.arn, f"{bucket.arn}/*"],
                         principals=[iam.principal("*", "*")],
                         conditions=[iam.condition("Bool", "aws:SecureTransport", "false")])
     policy = iam.document(stack, f"{id_}_policy_document", [tls_only, *extra])
-    S3BucketPolicy(stack, f"{id_}_policy", bucket=bucket.id, policy=policy.json)
+    return S3BucketPolicy(stack, f"{id_}_policy", bucket=bucket.id, policy=policy.json)

@@ -146,8 +146,8 @@ class ClusterStack(BaseStack):
         roles = {
             identities.STORAGE: make(identities.STORAGE,
                                      statements=irsa.storage_statements(data.storage_bucket.arn, key_arn)),
-            identities.EXTERNAL_SECRETS: make(identities.EXTERNAL_SECRETS,
-                                              statements=irsa.external_secrets_statements(
+            identities.SECRET_STORE: make(identities.SECRET_STORE,
+                                          statements=irsa.external_secrets_statements(
                                                   self, key_arn,
                                                   data.database.instance.master_user_secret.get(0).secret_arn,
                                                   [p.arn for p in data.parameters.values()])),

@@ -50,7 +50,7 @@ class DataStack(BaseStack):
         self.database = database(self, key=self.data_key, logs_key_arn=network.logs_key.arn, vpc_id=network.vpc.id,
                                  subnet_ids=[s.id for s in network.database_subnets],
                                  topic_arn=network.alarm_topic.arn)
-        self.storage_bucket = storage_buckets(self, self.data_key)
+        self.storage_bucket = storage_buckets(self, self.data_key, s3_endpoint_id=network.s3_endpoint.id)
         self.secrets = {
             secret.name: SecretsmanagerSecret(self, f"secret_{secret.name.replace('-', '_')}",
                                               name=resolved.secret_name(secret), description=secret.purpose,

@@ -95,8 +95,11 @@ def load_balancer_controller_statements(stack: BaseStack, vpc_id: str) -> list[i
 
     The controller tags every load balancer, target group and security group it creates with
     `elbv2.k8s.aws/cluster=<cluster>`; creation requires that tag in the request and every
-    change or deletion requires it on the resource. Security group rules may be edited only
-    for groups in this VPC (the controller opens the node groups to its load balancers).
+    change or deletion requires it on the resource. Listeners, rules and the WAF association
+    are reachable only on this environment's load balancer (by its name in the ARN) and web
+    ACL, target registration only on target groups carrying the cluster tag. Security group
+    rules may be edited only for groups in this VPC (the controller opens the node groups to
+    its load balancers).
     """
     cluster = stack.resolved.names["cluster"]
     tag = "elbv2.k8s.aws/cluster"
@@ -104,14 +107,14 @@ def load_balancer_controller_statements(stack: BaseStack, vpc_id: str) -> list[i
     owned = iam.condition("StringEquals", f"aws:ResourceTag/{tag}", cluster)
     security_groups = stack.arn("ec2", "security-group/*")
     vpc = stack.arn("ec2", f"vpc/{vpc_id}")
-    web_acls = stack.arn("wafv2", "regional/webacl/*/*")
+    balancer = stack.resolved.names["load_balancer"]  # the ingress sets it as the ALB's name
+    web_acl = stack.arn("wafv2", f"regional/webacl/{stack.name('api')}/*")
     load_balancers = [stack.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
                       stack.arn("elasticloadbalancing", "loadbalancer/net/*/*"),
                       stack.arn("elasticloadbalancing", "targetgroup/*/*")]
-    listeners = [stack.arn("elasticloadbalancing", "listener/app/*/*/*"),
-                 stack.arn("elasticloadbalancing", "listener/net/*/*/*"),
-                 stack.arn("elasticloadbalancing", "listener-rule/app/*/*/*/*"),
-                 stack.arn("elasticloadbalancing", "listener-rule/net/*/*/*/*")]
+    own_balancer = stack.arn("elasticloadbalancing", f"loadbalancer/app/{balancer}/*")
+    listeners = [stack.arn("elasticloadbalancing", f"listener/app/{balancer}/*/*"),
+                 stack.arn("elasticloadbalancing", f"listener-rule/app/{balancer}/*/*/*")]
     return [
         iam.allow("CreateElbServiceLinkedRole", ["iam:CreateServiceLinkedRole"], [
             stack.arn("iam", "role/aws-service-role/elasticloadbalancing.amazonaws.com/*", regional=False)],
@@ -131,8 +134,7 @@ def load_balancer_controller_statements(stack: BaseStack, vpc_id: str) -> list[i
             "elasticloadbalancing:DescribeTrustStores", "shield:GetSubscriptionState"], ["*"]),
         iam.allow("DescribeOwnCertificate", ["acm:DescribeCertificate"], [stack.config.security.certificate_arn]),
         iam.allow("ListVpcSecurityGroups", ["ec2:GetSecurityGroupsForVpc"], [vpc, security_groups]),
-        iam.allow("ReadWebAcls", ["wafv2:GetWebACL", "wafv2:GetWebACLForResource"],
-                  [web_acls, load_balancers[0]]),
+        iam.allow("ReadWebAcls", ["wafv2:GetWebACL", "wafv2:GetWebACLForResource"], [web_acl, own_balancer]),
         # The ingress names the web ACL (wafv2-acl-name); resolving a name to its ARN lists them.
         iam.allow("FindWebAclByName", ["wafv2:ListWebACLs"], ["*"]),
         iam.allow("CreateSecurityGroupInVpc", ["ec2:CreateSecurityGroup"],
@@ -166,10 +168,10 @@ def load_balancer_controller_statements(stack: BaseStack, vpc_id: str) -> list[i
             "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteListener",
             "elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyListener",
             "elasticloadbalancing:ModifyRule", "elasticloadbalancing:RemoveListenerCertificates",
-            "elasticloadbalancing:SetRulePriorities"], [*load_balancers[:2], *listeners]),
-        iam.allow("RegisterTargets", ["elasticloadbalancing:DeregisterTargets",
-                                      "elasticloadbalancing:RegisterTargets"], [load_balancers[2]]),
-        iam.allow("AttachWebAcl", ["elasticloadbalancing:SetWebAcl", "wafv2:AssociateWebACL",
-                                   "wafv2:DisassociateWebACL"],
-                  [load_balancers[0], web_acls]),
+            "elasticloadbalancing:SetRulePriorities"], [own_balancer, *listeners]),
+        iam.allow("RegisterOwnTargets", ["elasticloadbalancing:DeregisterTargets",
+                                         "elasticloadbalancing:RegisterTargets"], [load_balancers[2]],
+                  conditions=[owned]),
+        iam.allow("AttachOwnWebAcl", ["elasticloadbalancing:SetWebAcl", "wafv2:AssociateWebACL",
+                                      "wafv2:DisassociateWebACL"], [own_balancer, web_acl]),
     ]

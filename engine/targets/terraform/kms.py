@@ -75,8 +75,11 @@ def logs_key(stack: BaseStack) -> KmsKey:
         allow("CloudWatchLogsEncryptsLogGroups", USE_ACTIONS, ["*"],
               principals=[principal("Service", stack.service_host("logs"))],
               conditions=[condition("ArnLike", "kms:EncryptionContext:aws:logs:arn", log_groups)]),
+        # Only this account's alarms in this region (the confused-deputy guard).
         allow("CloudWatchAlarmsPublishToTopic", ["kms:Decrypt", "kms:GenerateDataKey*"], ["*"],
-              principals=[principal("Service", "cloudwatch.amazonaws.com")]),
+              principals=[principal("Service", "cloudwatch.amazonaws.com")],
+              conditions=[condition("StringEquals", "aws:SourceAccount", stack.account_id),
+                          condition("ArnLike", "aws:SourceArn", stack.arn("cloudwatch", "alarm:*"))]),
         *via_services(stack, "UseThroughLogsAndSns", ("logs", "sns"), grants=False),
     ]
     return customer_key(stack, "logs_key", purpose="logs", statements=statements,

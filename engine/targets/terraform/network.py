@@ -17,9 +17,12 @@ is the first stack and every later stack writes logs and alarms.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktn import Fn, Token
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones, DataAwsAvailabilityZonesFilter
+from cdktn_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktn_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktn_provider_aws.eip import Eip
 from cdktn_provider_aws.flow_log import FlowLog
@@ -33,7 +36,7 @@ from cdktn_provider_aws.security_group import SecurityGroup
 from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.subnet import Subnet
 from cdktn_provider_aws.vpc import Vpc
-from cdktn_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktn_provider_aws.vpc_endpoint import VpcEndpoint, VpcEndpointSubnetConfiguration
 from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
@@ -159,10 +162,14 @@ class NetworkStack(BaseStack):
     # -- endpoints ---------------------------------------------------------------------------
 
     def _endpoints(self) -> None:
-        VpcEndpoint(self, "s3_endpoint", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{self.region}.s3",
-                    vpc_endpoint_type="Gateway",
-                    route_table_ids=[t.id for t in self.private_route_tables] + [self.database_route_table.id],
-                    tags={"Name": self.name("s3")})
+        # ECR serves image layers from an AWS-owned bucket through this endpoint.
+        layers = self.arn("s3", f"prod-{self.region}-starport-layer-bucket/*", regional=False, account=False)
+        self.s3_endpoint = VpcEndpoint(
+            self, "s3_endpoint", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{self.region}.s3",
+            vpc_endpoint_type="Gateway", policy=endpoint_policy(self, "s3", extra=[
+                iam.allow("EcrImageLayers", ["s3:GetObject"], [layers], principals=[iam.principal("*", "*")])]).json,
+            route_table_ids=[t.id for t in self.private_route_tables] + [self.database_route_table.id],
+            tags={"Name": self.name("s3")})
         services = self.config.network.interface_endpoints
         if not services:
             return
@@ -176,4 +183,27 @@ class NetworkStack(BaseStack):
             VpcEndpoint(self, f"{service.replace('.', '_').replace('-', '_')}_endpoint", vpc_id=self.vpc.id,
                         service_name=f"com.amazonaws.{self.region}.{service}", vpc_endpoint_type="Interface",
                         private_dns_enabled=True, subnet_ids=[s.id for s in self.private_subnets],
+                        subnet_configuration=[
+                            VpcEndpointSubnetConfiguration(subnet_id=subnet.id, ipv4=zone.sts_endpoint)
+                            for subnet, zone in zip(self.private_subnets, self.resolved.subnets, strict=True)
+                        ] if service == "sts" else None,
+                        policy=endpoint_policy(self, service).json,
                         security_group_ids=[group.id], tags={"Name": self.name(f"{service}-endpoint")})
+
+
+# The IAM prefix of each endpoint service's actions.
+_ACTION_PREFIX = {"ecr.api": "ecr", "ecr.dkr": "ecr", "monitoring": "cloudwatch"}
+
+
+def endpoint_policy(stack: BaseStack, service: str, *, extra: Sequence[iam.Statement] = ()) -> DataAwsIamPolicyDocument:
+    """What may pass an endpoint: calls by this account's principals, or on this account's
+    resources (STS web-identity calls carry no principal yet, but assume a role of ours)."""
+    actions = [f"{_ACTION_PREFIX.get(service, service)}:*"]
+    anyone = [iam.principal("*", "*")]
+    return iam.document(stack, f"{service.replace('.', '_').replace('-', '_')}_endpoint_policy", [
+        iam.allow("OwnPrincipals", actions, ["*"], principals=anyone,
+                  conditions=[iam.condition("StringEquals", "aws:PrincipalAccount", stack.account_id)]),
+        iam.allow("OwnResources", actions, ["*"], principals=anyone,
+                  conditions=[iam.condition("StringEquals", "aws:ResourceAccount", stack.account_id)]),
+        *extra,
+    ])

@@ -14,8 +14,7 @@ from engine.config import load_config
 from engine.resolve import resolve
 from engine.synth import check
 from engine.upgrade import bundle_of, plan_upgrade
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support import ROOT
 
 
 def _config(tmp_path: Path, name: str, base: str, body: str) -> Path:

@@ -18,7 +18,7 @@ def test_alarms_dashboard_and_parameters(synthesized: dict[str, Synthesized], na
 def test_external_secrets_reads_exactly_the_published_parameters(synthesized: dict[str, Synthesized],
                                                                  name: str) -> None:
     out = synthesized[name]
-    document = out.data("cluster", "aws_iam_policy_document")["irsa_external_secrets_permissions"]
+    document = out.data("cluster", "aws_iam_policy_document")["irsa_secret_store_permissions"]
     (read,) = [s for s in document["statement"] if s["sid"] == "ReadPublishedFacts"]
     assert read["actions"] == ["ssm:GetParameter", "ssm:GetParameters"]
     assert len(read["resources"]) == len(out.resources("data", "aws_ssm_parameter"))

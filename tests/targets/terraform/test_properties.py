@@ -7,11 +7,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
+from engine.config import load_config
 from engine.config.overlay import Merged
 from engine.config.validate import validate
+from engine.errors import ConfigError
 from engine.resolve import resolve
+from engine.synth import check
 from engine.targets.terraform.app import synthesize
 from tests.strategies import configs
 from tests.support import Synthesized, load_output
@@ -53,3 +59,27 @@ def test_accepted_configs_synthesize(synthesized: dict[str, Synthesized], tree: 
         assert "aws_secretsmanager_secret_version" not in stack.get("resource", {})
         assert all(len(r["name"]) <= 64 for r in stack.get("resource", {}).get("aws_iam_role", {}).values())
     assert_observability(out)
+
+
+INVARIANT_EXAMPLES = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 3
+REGISTRIES = ("docker.io", "public.ecr.aws", "ghcr.io")
+
+
+@pytest.mark.slow
+@settings(max_examples=INVARIANT_EXAMPLES, deadline=None)
+@given(tree=configs(), registries=st.none() | st.lists(st.sampled_from(REGISTRIES), min_size=1, unique=True))
+def test_accepted_configs_meet_every_invariant(synthesized: dict[str, Synthesized], tree: dict[str, Any],
+                                               registries: list[str] | None) -> None:
+    # A config `validate` accepts but the synth-time checks refuse is a gap in the config rules
+    # (a default image from a registry the list leaves out was one): what validates must pass
+    # every invariant. Registry lists drawn freely probe that gap; refused ones are discarded.
+    if registries is not None:
+        tree["security"]["image_registries"] = registries
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "generated.yaml"
+        path.write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
+        try:
+            load_config(path)
+        except ConfigError:
+            assume(False)
+        check(path)  # raises ChecksFailed listing every violation

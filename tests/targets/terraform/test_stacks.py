@@ -228,6 +228,8 @@ def test_buckets(env: Synthesized) -> None:
                                                               "kms_master_key_id": "${aws_kms_key.data_key.arn}"}
     logging = env.one("data", "aws_s3_bucket_logging", "storage_bucket_logging")
     assert logging["target_bucket"] == "${aws_s3_bucket.log_bucket.id}"
+    # S3 refuses to turn logging on before the target's policy lets the logging service write.
+    assert logging["depends_on"] == ["aws_s3_bucket_policy.log_bucket_policy"]
 
 
 def test_secret_containers_without_values(env: Synthesized) -> None:
@@ -366,7 +368,7 @@ def test_irsa_permissions_are_scoped(env: Synthesized) -> None:
     documents = env.data("cluster", "aws_iam_policy_document")
     storage = documents["irsa_storage_permissions"]["statement"]
     assert all(r != "*" for s in storage for r in s["resources"])
-    secrets = documents["irsa_external_secrets_permissions"]["statement"][0]
+    secrets = documents["irsa_secret_store_permissions"]["statement"][0]
     assert secrets["resources"][0].endswith(f":secret:{env.resolved.names['secret_prefix']}*")
     autoscaler = {s["sid"]: s for s in documents["irsa_cluster_autoscaler_permissions"]["statement"]}
     resize = autoscaler["ResizeOwnGroups"]["condition"][0]

@@ -16,8 +16,9 @@ import yaml
 from engine.config import load_config
 from engine.identities import (
     CLUSTER_AUTOSCALER,
-    EXTERNAL_SECRETS,
+    EXTERNAL_SECRETS_CONTROLLER,
     LOAD_BALANCER_CONTROLLER,
+    SECRET_STORE,
     STORAGE,
 )
 from engine.resolve import resolve
@@ -106,9 +107,15 @@ def test_controller_service_accounts_carry_their_roles(env: Synthesized) -> None
     found = releases(env)
     eso = values(found["external-secrets"])
     assert eso["installCRDs"] is True
-    annotation = eso["serviceAccount"]["annotations"][platform.ROLE_ANNOTATION]
-    assert eso["serviceAccount"]["name"] == EXTERNAL_SECRETS.name
-    assert annotation.startswith(REMOTE + "cluster.") and role_output(EXTERNAL_SECRETS.role_suffix) in annotation
+    # The controller's own account has no role (a SecretStore without auth would borrow it);
+    # only the store's dedicated account, which the ClusterSecretStore names, has one.
+    assert eso["serviceAccount"]["name"] == EXTERNAL_SECRETS_CONTROLLER
+    assert platform.ROLE_ANNOTATION not in eso["serviceAccount"]["annotations"]
+    [store] = eso["extraObjects"]
+    assert (store["kind"], store["metadata"]["name"]) == ("ServiceAccount", SECRET_STORE.name)
+    assert store["automountServiceAccountToken"] is False
+    annotation = store["metadata"]["annotations"][platform.ROLE_ANNOTATION]
+    assert annotation.startswith(REMOTE + "cluster.") and role_output(SECRET_STORE.role_suffix) in annotation
     alb = values(found["aws-load-balancer-controller"])
     assert alb["clusterName"] == env.resolved.names["cluster"]
     assert alb["region"] == env.resolved.config.project.region
@@ -181,7 +188,7 @@ def test_rds_ca_bundle_url_per_partition() -> None:
 
 
 def test_external_secrets_may_read_the_rds_master_secret(env: Synthesized) -> None:
-    document = env.data("cluster", "aws_iam_policy_document")["irsa_external_secrets_permissions"]
+    document = env.data("cluster", "aws_iam_policy_document")["irsa_secret_store_permissions"]
     read = next(s for s in document["statement"] if s["sid"] == "ReadPlatformSecrets")
     assert any(r.endswith("master_user_secret0secret_arn}") for r in read["resources"])
     decrypt = next(s for s in document["statement"] if s["sid"] == "DecryptPlatformSecrets")

@@ -1,0 +1,69 @@
+"""moto's server with two S3 bucket policy shortcuts of moto corrected; run as ``python -m tests.deploy.emulator_moto``.
+
+Both are emulator gaps (moto 5.2.5), not properties of our policies, which real S3 accepts:
+
+- Bucket policy enforcement ignores a statement's Condition, so the TLS-only statement
+  (Deny ``s3:*`` when ``aws:SecureTransport`` is false) refuses every object request. Here
+  statements conditioned on ``aws:SecureTransport`` are left out of moto's evaluation (moto has
+  no request context to evaluate them against).
+- The server access logging permission check reads ``Principal`` as a mapping (a ``"*"``
+  principal elsewhere in the policy crashes it with a 500 that the provider retries forever)
+  and compares ``Resource`` with exact strings. Here: an Allow of ``s3:PutObject`` to
+  ``logging.s3.amazonaws.com`` on a resource pattern covering the log prefix, as S3 documents.
+  The check still needs the policy to exist, so enabling logging before it still fails.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sys
+from typing import Any
+
+from moto.s3 import models
+from moto.server import main
+
+LOGGING_SERVICE = "logging.s3.amazonaws.com"
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _conditioned_on_tls(statement: dict[str, Any]) -> bool:
+    return any("aws:SecureTransport" in keys for keys in (statement.get("Condition") or {}).values())
+
+
+def _get_permission(self: models.FakeBucket, action: str, resource: str) -> Any:
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    policy = json.loads(self.policy.decode())
+    policy["Statement"] = [s for s in _listed(policy.get("Statement", [])) if not _conditioned_on_tls(s)]
+    return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+
+def _log_permissions_enabled_policy(target_bucket: models.FakeBucket, target_prefix: str | None) -> bool:
+    if not target_bucket.policy:
+        return False
+    written = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}/{target_prefix or ''}object"
+    for statement in _listed(json.loads(target_bucket.policy.decode()).get("Statement", [])):
+        principal = statement.get("Principal")
+        services = _listed(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if (statement.get("Effect") == "Allow" and LOGGING_SERVICE in services
+                and "s3:PutObject" in _listed(statement.get("Action", []))
+                and any(fnmatch.fnmatchcase(written, r) for r in _listed(statement.get("Resource", [])))):
+            return True
+    return False
+
+
+# Fail loudly if another moto release renamed what is replaced here, rather than test less.
+for _name in ("get_permission", "_log_permissions_enabled_policy"):
+    if not callable(getattr(models.FakeBucket, _name, None)):
+        raise SystemExit(f"moto {models.__name__}: FakeBucket.{_name} is gone; revisit tests/deploy/emulator_moto.py")
+models.FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
+models.FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
