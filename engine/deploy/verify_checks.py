@@ -68,9 +68,9 @@ class Context:
                 slept = min(pause, self.deadline.remaining())
                 self.sleep(slept)
                 waited += slept
-        except CheckFailed as exc:
-            if retrying and str(exc).startswith("timed out"):  # say what never came
-                raise CheckFailed(f"{exc} waiting for {what}") from None
+        except CheckFailed:
+            if retrying and self.deadline.expired():  # say what never came
+                raise CheckFailed(f"timed out after {self.deadline.seconds:g}s waiting for {what}") from None
             raise
         raise CheckFailed(f"gave up waiting for {what}")  # unreachable: the deadline ends the loop first
 
