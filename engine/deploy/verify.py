@@ -22,6 +22,7 @@ from engine.deploy.aws import aws_client, aws_errors, error_code
 from engine.deploy.secrets import read_secret
 from engine.deploy.verify_checks import Context, DatabaseEndpoint
 from engine.deploy.verify_http import CheckFailed, CheckSkipped, Deadline, Target
+from engine.deploy.verify_storage import storage_objects
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 
@@ -35,7 +36,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], str]], ...] = (
     ("functions", fn.functions),
     ("rest-crud", fn.rest_crud),
     ("auth-users", fn.auth_users),
-    ("storage-objects", fn.storage_objects),
+    ("storage-objects", storage_objects),
     ("realtime-broadcast", fn.realtime_broadcast),
     ("pg-closed", sec.pg_closed),
     ("auth-admin-closed", sec.auth_admin_closed),

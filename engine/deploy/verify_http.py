@@ -41,6 +41,9 @@ class Deadline:
             raise CheckFailed(f"timed out after {self.seconds:g}s")
         return left
 
+    def expired(self) -> bool:
+        return time.monotonic() - self.started >= self.seconds
+
 
 @dataclass(frozen=True)
 class Response:

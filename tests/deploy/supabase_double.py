@@ -34,7 +34,13 @@ WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 # Fault kinds: "500", "hang" (answers after the client gave up), "wrong-body", "open" (an admin
 # or private route answers 200), "stale" (404 PGRST205 twice, then fine), "refuse" (realtime
-# join refused), "no-echo" (broadcast not sent back), "late-tenant" (two joins refused first).
+# join refused), "no-echo" (broadcast not sent back), "late-tenant" (two joins refused first),
+# "noop" (the storage policy function makes nothing), "lost" (storage records no owner).
+#
+# Storage follows storage-api's rule: a user's token reads or writes an object only where a policy
+# allows it. The only policies are those storage.supa_engine_verify_policies() makes (the RPC,
+# service_role only): own objects (owner = the token's user) in supa-engine-verify-* buckets.
+VERIFY_POLICIES = ("supa_engine_verify_own_insert", "supa_engine_verify_own_select")
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,8 @@ class State:
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> user id
     rows: dict[int, str] = field(default_factory=dict)
     buckets: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # "bucket/name" -> user id (upload's token)
+    policies: set[str] = field(default_factory=set)  # on storage.objects
     counts: dict[str, int] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -138,6 +146,15 @@ class _Handler(BaseHTTPRequestHandler):
         if bearer == self.state.anon_key or self.headers.get("apikey") == self.state.anon_key:
             return "anon"
         return None
+
+    def user(self) -> str | None:
+        """The user id of a signed-in user's bearer token."""
+        return self.state.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer "))
+
+    def policy_allows(self, policy: str, bucket: str, owner: str | None) -> bool:
+        user = self.user()
+        return (policy in self.state.policies and user is not None and owner == user
+                and bucket.startswith("supa-engine-verify-"))
 
     def faulted(self, route: str, good: Any, status: int = 200) -> bool:
         """Answer with the injected fault of ``route`` (True), or let the caller answer (False)."""
@@ -250,6 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.faulted("rest-root", {"swagger": "2.0"}):
                 self.send(200, {"swagger": "2.0", "info": {"title": "PostgREST double"}, "paths": {}})
             return
+        if path == "rpc/supa_engine_verify_policies" and method == "POST":
+            self.policies_function(role)
+            return
         if path != "supa_engine_verify":
             self.send(404, {"code": "PGRST205"})
             return
@@ -277,6 +297,23 @@ class _Handler(BaseHTTPRequestHandler):
                 del self.state.rows[i]
         self.send(200, result)
 
+    def policies_function(self, role: str) -> None:
+        """storage.supa_engine_verify_policies() through PostgREST (the schema named in Content-Profile)."""
+        if self.headers.get("Content-Profile") != "storage":
+            self.send(404, {"code": "PGRST202", "message": "Could not find the function in the schema cache"})
+        elif role != "service_role":
+            self.send(401, {"code": "42501", "message": "permission denied for function supa_engine_verify_policies"})
+        elif (kind := self.state.fault("rest-rpc")) == "stale":
+            self.send(404, {"code": "PGRST202", "message": "Could not find the function in the schema cache"})
+        elif kind == "500":
+            self.send(500, {"message": "An unexpected error occurred"})
+        elif kind == "noop":
+            self.send(200, [])
+        else:
+            made = [p for p in VERIFY_POLICIES if p not in self.state.policies]
+            self.state.policies.update(made)
+            self.send(200, made)
+
     def storage(self, method: str, path: str, query: dict[str, list[str]]) -> None:
         role, buckets = self.role(), self.state.buckets
         if path == "status":
@@ -288,7 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
             buckets[self.json_body()["id"]] = {}
             self.send(200, {"name": "created"})
         elif path.startswith("bucket/") and method == "DELETE" and role == "service_role":
-            buckets.pop(path.removeprefix("bucket/"), None)
+            gone = path.removeprefix("bucket/")
+            buckets.pop(gone, None)
+            self.state.owners = {k: v for k, v in self.state.owners.items() if not k.startswith(f"{gone}/")}
             self.send(200, {"message": "Successfully deleted"})
         elif path.startswith("object/list/") and role == "service_role":
             if not self.faulted("storage-list", []):
@@ -296,18 +335,33 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith(("object/public/", "object/authenticated/")):
             kind, _, rest = path.removeprefix("object/").partition("/")
             bucket, _, name = rest.partition("/")
-            content = buckets.get(bucket, {}).get(name, b"")
-            if not self.faulted(f"storage-{kind}", content):
+            content = buckets.get(bucket, {}).get(name)
+            if kind == "authenticated" and content is not None and self.policy_allows(
+                    VERIFY_POLICIES[1], bucket, self.state.owners.get(f"{bucket}/{name}")):
+                if not self.faulted("storage-own-download", content):
+                    self.send(200, content, {"Content-Type": "text/plain"})
+            elif not self.faulted(f"storage-{kind}", content or b""):
                 self.send(400, not_found)
         elif path.startswith("object/"):
             bucket, _, name = path.removeprefix("object/").partition("/")
             if method == "DELETE" and role == "service_role":
                 for prefix in self.json_body()["prefixes"]:
                     buckets.get(bucket, {}).pop(prefix, None)
+                    self.state.owners.pop(f"{bucket}/{prefix}", None)
                 self.send(200, [])
-            elif method == "POST" and role == "service_role":
-                buckets.setdefault(bucket, {})[name] = self.body()
+            elif method == "POST" and (role == "service_role" or self.policy_allows(VERIFY_POLICIES[0], bucket,
+                                                                                     self.user())):
+                data, owner = self.body(), self.user()
+                if self.faulted("storage-upload", {"Key": f"{bucket}/{name}"}):
+                    return
+                buckets.setdefault(bucket, {})[name] = data
+                if owner is not None and self.state.faults.get("storage-owner") != "lost":
+                    self.state.owners[f"{bucket}/{name}"] = owner
                 self.send(200, {"Key": f"{bucket}/{name}"})
+            elif method == "POST":
+                self.body()
+                self.send(400, {"statusCode": "403", "error": "Unauthorized",
+                                "message": "new row violates row-level security policy"})
             elif method == "GET":
                 stored = buckets.get(bucket, {}).get(name)
                 if role == "service_role" and stored is not None:

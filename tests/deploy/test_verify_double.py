@@ -21,7 +21,7 @@ from engine.deploy.verify import CHECK_NAMES, VerifyOptions, VerifyReport, verif
 from engine.errors import EngineError
 from engine.resolve import Resolved, resolve
 from tests.deploy.moto_server import AwsEnv
-from tests.deploy.supabase_double import Pki, SupabaseDouble, make_pki, start_double
+from tests.deploy.supabase_double import VERIFY_POLICIES, Pki, SupabaseDouble, make_pki, start_double
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "environments" / "dev.yaml"
@@ -151,6 +151,11 @@ FAULTS = [
     ("storage-objects", {"storage-anon": "open"}, "anon can read"),
     ("storage-objects", {"storage-public": "open"}, "a public URL can read"),
     ("storage-objects", {"storage-authenticated": "open"}, "another user's token can read"),
+    ("storage-objects", {"rest-rpc": "500"}, "storage policies: POST /rest/v1/rpc/supa_engine_verify_policies"),
+    ("storage-objects", {"rest-rpc": "noop"}, "upload with the user's token: HTTP 400"),
+    ("storage-objects", {"storage-upload": "500"}, "upload with the user's token: HTTP 500"),
+    ("storage-objects", {"storage-owner": "lost"}, "download with the user's token: HTTP 400"),
+    ("storage-objects", {"storage-own-download": "wrong-body"}, "download with the user's token returned other bytes"),
     ("realtime-broadcast", {"realtime-join": "refuse"}, "join refused"),
     ("realtime-broadcast", {"realtime-broadcast": "no-echo"}, "did not arrive in time"),
     ("pg-closed", {"pg": "open"}, "GET /pg/tables with anon key: HTTP 200"),
@@ -246,6 +251,53 @@ def test_double_a_stale_cache_that_never_heals_times_out(start: Start) -> None:
     report = run_verify(double, only=("rest-crud",), timeout=0.5)
     assert "timed out after 0.5s" in only_failure(report, "rest-crud")
     assert double.state.rows == {}
+
+
+def test_double_storage_policies_are_made_once_and_the_user_reads_their_own_object(start: Start) -> None:
+    double = start()
+    first = run_verify(double, only=("storage-objects",)).results[0]
+    assert first.status == "pass" and "a user uploaded and downloaded their object" in first.detail
+    assert f"(made storage policies {', '.join(VERIFY_POLICIES)})" in first.detail
+    assert double.state.policies == set(VERIFY_POLICIES)
+    again = run_verify(double, only=("storage-objects",)).results[0]
+    assert again.status == "pass" and "made storage policies" not in again.detail
+    assert double.state.counts["rest-rpc"] == 2
+    assert (double.state.buckets, double.state.owners, double.state.users) == ({}, {}, {})
+
+
+@pytest.mark.parametrize("fault", ["noop", "lost"])
+def test_double_a_failed_storage_check_leaves_nothing_behind(start: Start, fault: str) -> None:
+    double = start(faults={"rest-rpc": fault} if fault == "noop" else {"storage-owner": fault})
+    assert only_failure(run_verify(double, only=("storage-objects",)), "storage-objects")
+    assert (double.state.buckets, double.state.owners, double.state.users) == ({}, {}, {})
+
+
+def test_double_storage_policy_function_not_yet_listed_is_waited_for(start: Start) -> None:
+    waits: list[float] = []
+    report = run_verify(start(faults={"rest-rpc": "stale"}), only=("storage-objects",), waits=waits)
+    assert outcome(report) == {"storage-objects": "pass"} and waits == [1.0, 2.0]
+    assert ("waited 3s for PostgREST's schema cache to list storage.supa_engine_verify_policies"
+            in report.results[0].detail)
+
+
+def test_double_storage_policy_function_never_listed_times_out_and_says_what_it_waited_for(start: Start) -> None:
+    double = start(faults={"rest-rpc": "stale"})
+    double.state.counts["rest-rpc"] = -10**6  # never past the two stale answers (0010 not applied)
+    detail = only_failure(run_verify(double, only=("storage-objects",), timeout=0.5), "storage-objects")
+    assert detail.startswith("timed out after 0.5s waiting for PostgREST's schema cache to list "
+                             "storage.supa_engine_verify_policies")
+    assert (double.state.buckets, double.state.users) == ({}, {})
+
+
+def test_double_storage_without_auth_checks_the_service_key_only(start: Start, tmp_path: Path) -> None:
+    no_auth = tmp_path / "no-auth.yaml"
+    no_auth.write_text(f"extends: {DEV}\nproject:\n  environment: dev\n"
+                       "supabase:\n  components:\n    auth:\n      enabled: false\n")
+    double = start()
+    report = run_verify(double, resolved=resolve(load_config(no_auth).config), only=("storage-objects",))
+    assert outcome(report) == {"storage-objects": "pass"}
+    assert "no user token checked: auth not enabled" in report.results[0].detail
+    assert double.state.counts.get("rest-rpc", 0) == 0 and double.state.policies == set()
 
 
 def test_double_only_and_skip_select_checks(start: Start) -> None:
