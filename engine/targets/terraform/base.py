@@ -56,7 +56,11 @@ class BaseStack(TerraformStack):
         return self.arn("s3", bucket, regional=False, account=False)
 
     def parameter_arn(self, name: str) -> str:
-        """An SSM parameter's ARN: `parameter/<name>`; a leading `/` of the name is that slash, not a second one."""
+        """An SSM parameter's ARN: `parameter/<name>`; a leading `/` of the name is that slash, not a second one.
+
+        (`/a/b` has the ARN `...:parameter/a/b`, `c` has `...:parameter/c`: SSM API Reference,
+        PutParameter `Name`; the same rule as the `aws_ssm_parameter` resource's `arn`.)
+        """
         return self.arn("ssm", f"parameter/{name.removeprefix('/')}")
 
     @property
