@@ -18,7 +18,7 @@ import click
 
 from engine import __version__
 from engine.console import FORMAT, Output, echo, emit_json, format_option, json_error, progress, styled
-from engine.errors import ConfigError, EngineError
+from engine.errors import ConfigError, EngineError, Problem
 
 if TYPE_CHECKING:
     from engine.deploy.plan import Action
@@ -62,13 +62,16 @@ def validate(files: Sequence[Path], fmt: str) -> None:
     from engine.config import load_config
 
     results: list[dict[str, Any]] = []
+    shown: set[tuple[Any, ...]] = set()  # a problem in a base file breaks every overlay extending it: say it once
     for file in _expand(files):
         try:
             project = load_config(file).config.project
         except ConfigError as exc:
             results.append({"file": str(file), "valid": False, "problems": [p.as_dict() for p in exc.problems]})
-            if fmt == "text":
-                click.echo(exc.render(), err=True)
+            fresh = [p for p in exc.problems if _identity(p) not in shown]
+            shown.update(map(_identity, fresh))
+            if fmt == "text" and fresh:
+                click.echo("\n".join(p.render() for p in fresh), err=True)
         else:
             summary = f"{project.name}-{project.environment}, {project.tier}, {project.region}"
             results.append({"file": str(file), "valid": True, "environment": project.environment, "problems": []})
@@ -79,6 +82,12 @@ def validate(files: Sequence[Path], fmt: str) -> None:
     invalid = [r for r in results if not r["valid"]]
     if invalid:
         raise _Quiet(f"{len(invalid)} of {len(results)} config(s) invalid" if fmt == "text" else None)
+
+
+def _identity(problem: Problem) -> tuple[Any, ...]:
+    """The same problem however its file was reached (named directly, or through `extends`)."""
+    where = problem.location
+    return (Path(where.file).resolve(), where.line, where.column, problem.path, problem.message)
 
 
 def _expand(paths: Sequence[Path]) -> list[Path]:

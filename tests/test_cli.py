@@ -38,6 +38,17 @@ def test_validate_json_mixes_results(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert problem["line"] == 2 and problem["file"].endswith("bad.yaml")
 
 
+def test_validate_reports_a_base_file_problem_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path)]) == 0
+    base = tmp_path / "supabase.yaml"
+    base.write_text(re.sub(r"(?m)^  region: .*$", "  region: mars-1", base.read_text()))
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "supabase.yaml"), str(tmp_path / "environments")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("'mars-1' is not an AWS region") == 1
+    assert "4 of 4 config(s) invalid" in err
+
+
 def test_show_origin_names_the_overlay(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     assert main(["show", "--origin", "environments/prod.yaml"]) == 0

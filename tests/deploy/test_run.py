@@ -153,6 +153,8 @@ def test_plan_counts_per_stack_streams_with_stack_prefix_and_detailed_exitcode_w
     stand_in.set(changes=json.dumps({s: [["no-op"]] for s in stacks}), no_state="")
     assert _run(tmp_path, "plan", "--detailed-exitcode") == 0
     assert "network    planned  (no changes)" in capsys.readouterr().out
+    assert (data / ".terraform").is_dir()  # the output was reused, so its backend settings still hold
+    assert _run(tmp_path, "plan", "--no-cache") == 0
     # synthesized afresh, but the lock file users commit survives; .terraform/ follows the new backend
     assert (data / ".terraform.lock.hcl").read_text() == "# the reviewed provider checksums\n"
     assert not (data / ".terraform").exists()
