@@ -54,7 +54,8 @@ def storage_statements(bucket_arn: str, key_arn: str) -> list[iam.Statement]:
 # reserved: no principal can add, edit or remove them (Secrets Manager API Reference,
 # TagResource). GetSecretValue and DescribeSecret accept `secretsmanager:ResourceTag/<key>` on
 # the secret (Service Authorization Reference, Secrets Manager). So the pattern plus both tag
-# conditions admit exactly the one secret RDS keeps for this instance, by name only.
+# conditions admit only the secret RDS keeps for the instance of this identifier (one at a time;
+# a replaced instance's secret goes with it), named without a reference to the data stack.
 MASTER_SECRET_PATTERN = "secret:rds!db-*"
 RDS_INSTANCE_TAG = "aws:rds:primaryDBInstanceArn"
 OWNING_SERVICE_TAG = "aws:secretsmanager:owningService"
