@@ -31,8 +31,9 @@ def test_synth_writes_stacks_and_reports_json(tmp_path: Path, capsys: pytest.Cap
     report = json.loads(capsys.readouterr().out)
     assert [e["environment"] for e in report["environments"]] == ["dev", "prod"]
     prod = report["environments"][1]
-    assert [s["name"] for s in prod["stacks"]] == ["network", "data", "cluster", "workloads"]
-    assert sorted(prod["stacks"][2]["depends_on"]) == ["data", "network"]
+    # data and cluster need only the network stack; between them, the order is by name.
+    assert [s["name"] for s in prod["stacks"]] == ["network", "cluster", "data", "workloads"]
+    assert [s["depends_on"] for s in prod["stacks"][1:3]] == [["network"], ["network"]]
     assert all(s["resources"] > 0 for s in prod["stacks"]) and prod["kubernetes_objects"] > 50
     files = _snapshot(tmp_path / "prod")
     assert {"terraform/manifest.json", "terraform/stacks/network/cdk.tf.json", "terraform/stacks/workloads/cdk.tf.json",
@@ -72,7 +73,7 @@ def test_argocd_delivery_writes_applications_and_no_workloads_stack(tmp_path: Pa
     argocd.write_text(f"extends: {DEV}\ndelivery:\n  mode: argocd\n  argocd:\n"
                       "    repo_url: https://git.example.com/acme/platform.git\n    path: out/dev\n")
     (report,) = synth.synth([argocd], tmp_path / "out")
-    assert [s.name for s in report.stacks] == ["network", "data", "cluster"]
+    assert [s.name for s in report.stacks] == ["network", "cluster", "data"]
     applications = (report.directory / "kubernetes" / "argocd-applications.yaml").read_text()
     assert "repoURL: https://git.example.com/acme/platform.git" in applications
     assert "path: out/dev/charts/supabase" in applications

@@ -54,6 +54,12 @@ MASTER_SECRET_PARAMETER = "database-master-secret-arn"
 WAF_ACL_PARAMETER = "waf-acl-arn"
 
 
+def published_parameters(resolved: Resolved) -> tuple[str, ...]:
+    """The keys of the SSM parameters the data stack publishes (the web ACL's only with the WAF on)."""
+    keys = (DATABASE_HOST_PARAMETER, MASTER_SECRET_PARAMETER)
+    return (*keys, WAF_ACL_PARAMETER) if resolved.config.security.waf.enabled else keys
+
+
 def infra_parameter(resolved: Resolved, key: str) -> str:
     """SSM parameter the data stack publishes an AWS-assigned fact under: `/<prefix>/infra/<key>`."""
     return f"{infra_parameter_path(resolved)}/{key}"

@@ -50,7 +50,7 @@ def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_t
     captured = capsys.readouterr()
     report: dict[str, Any] = json.loads(captured.out)
     stacks = [s["name"] for s in report["stacks"]]
-    assert stacks == ["network", "data", "cluster", "workloads"]
+    assert stacks == ["network", "cluster", "data", "workloads"]  # one level, data and cluster, by name
     assert {s["status"] for s in report["stacks"]} == {"applied"}
     assert report["terraform_version"] == "1.10.5"  # what the stand-in reports by default
     assert report["backend"]["state"] == "created" and _bucket_exists()
@@ -89,18 +89,18 @@ def test_a_secret_only_the_user_has_stops_apply_after_the_data_stack_with_stand_
     err = capsys.readouterr().err
     assert "need a value only you can give: acme-dev/smtp-password" in err
     assert "put-secret-value --secret-id acme-dev/smtp-password" in err
-    assert [stack for stack, command in stand_in.commands() if command == "apply"] == ["network", "data"]
+    assert [stack for stack, command in stand_in.commands() if command == "apply"] == ["network", "cluster", "data"]
 
 
 def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(tmp_path, "apply", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "apply: 4 stack(s) in this order: network -> data -> cluster -> workloads" in out
+    assert "apply: 4 stack(s) in this order: network -> cluster -> data -> workloads" in out
     assert _run(tmp_path, "destroy", "--dry-run", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["dry_run"] and report["stacks"] is None and report["terraform_version"] is None
-    assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "cluster", "data", "network"]
+    assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "data", "cluster", "network"]
     assert stand_in.calls() == [] and not _bucket_exists()
 
 
@@ -141,7 +141,7 @@ def test_plan_counts_per_stack_streams_with_stack_prefix_and_detailed_exitcode_w
     stacks = {s["name"]: s for s in json.loads(captured.out)["stacks"]}
     assert (stacks["network"]["add"], stacks["network"]["change"], stacks["network"]["destroy"]) == (2, 1, 1)
     assert stacks["data"]["status"] == "planned" and stacks["data"]["add"] == 1
-    assert stacks["cluster"]["status"] == "waiting" and stacks["cluster"]["waits_for"] == ["network", "data"]
+    assert stacks["cluster"]["status"] == "waiting" and stacks["cluster"]["waits_for"] == ["network"]
     assert stacks["workloads"]["status"] == "waiting" and stacks["workloads"]["add"] is None
     assert "[network] Plan: (stand-in)" in captured.err  # Terraform's own output, streamed, by stack
     assert "WARNING: aws_thing.network_2 will be DESTROYED and created again" in captured.err
@@ -168,7 +168,7 @@ def test_production_destroy_needs_its_name_before_synthesis_with_stand_in_terraf
     assert stand_in.calls() == [] and not (tmp_path / "out").exists()
     assert _run(tmp_path, "destroy", "--yes", "--confirm", "prod", config=PROD) == 0
     destroyed = [stack for stack, command in stand_in.commands() if command == "apply"]
-    assert destroyed == ["workloads", "cluster", "data", "network"]
+    assert destroyed == ["workloads", "data", "cluster", "network"]
 
 
 def test_credentials_of_another_account_are_refused(

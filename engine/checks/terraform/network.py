@@ -186,6 +186,29 @@ def _default_sg_closed(env: Env) -> Iterator[Finding]:
                                        "use a dedicated security group")
 
 
+_RULE_TYPES = ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
+
+
+def _sg_attached(env: Env) -> Iterator[Finding]:
+    """CKV2_AWS_5 across stacks (own): checkov sees one stack at a time, so a group created in the
+    network stack and attached in another (the database and workload groups) looks unattached
+    to it. Here a group is attached when a resource other than a group or a rule, in any stack,
+    refers to it (following cross-stack outputs); a group only rules mention guards nothing."""
+    groups = env.all("aws_security_group")
+    attached: set[tuple[str, str]] = set()
+    for stack in sorted(env.stacks):
+        section = env.stacks[stack].get("resource", {})
+        for rtype, items in section.items() if isinstance(section, dict) else ():
+            if rtype == "aws_security_group" or rtype in _RULE_TYPES or not isinstance(items, dict):
+                continue
+            for body in items.values():
+                attached |= {(ref.stack, ref.name) for ref in env.refs_to(stack, body, "aws_security_group")}
+    for group in groups:
+        if (group.stack, group.name) not in attached:
+            yield group.finding("SG_ATTACHED", "no resource in any stack uses this security group (only rules "
+                                "name it); attach it or remove it")
+
+
 # --- flow logs and log groups -------------------------------------------------------------------
 
 
@@ -224,6 +247,8 @@ RULES = (
          "no public IPs for workloads (CKV_AWS_130, CIS 5.4.3)", _map_public_ip),
     Rule("SG_OPEN", "security groups and rules described; internet only on 443 in, 443/465/587 out; default SG empty",
          "SG hygiene (CKV_AWS_23/24/25/260/277/382, CKV2_AWS_5); default SG closed (CKV2_AWS_12)", _sg_open),
+    Rule("SG_ATTACHED", "every security group is used by a resource, in its own stack or another",
+         "SG hygiene (CKV2_AWS_5, across stacks)", _sg_attached),
     Rule("FLOW_LOGS", "each VPC has an ALL-traffic flow log to a KMS log group; log groups have a CMK and >= 365 days",
          "flow logs on the VPC (CKV2_AWS_11); EKS control-plane logs (CKV_AWS_158/338/66)", _flow_logs),
 )

@@ -51,6 +51,18 @@ class BaseStack(TerraformStack):
         owner = self.account_id if account else ""
         return f"arn:{self.partition}:{service}:{region}:{owner}:{resource}"
 
+    def bucket_arn(self, bucket: str) -> str:
+        """An S3 bucket's ARN, which is its name (bucket names are global: no region, no account)."""
+        return self.arn("s3", bucket, regional=False, account=False)
+
+    def parameter_arn(self, name: str) -> str:
+        """An SSM parameter's ARN: `parameter/<name>`; a leading `/` of the name is that slash, not a second one.
+
+        (`/a/b` has the ARN `...:parameter/a/b`, `c` has `...:parameter/c`: SSM API Reference,
+        PutParameter `Name`; the same rule as the `aws_ssm_parameter` resource's `arn`.)
+        """
+        return self.arn("ssm", f"parameter/{name.removeprefix('/')}")
+
     @property
     def account_root(self) -> str:
         return self.arn("iam", "root", regional=False)

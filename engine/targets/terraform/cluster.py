@@ -11,9 +11,11 @@ unencrypted one).
 Observability: the load balancer's and the pods' alarms and the dashboard live here, the last
 stack of both delivery modes (the load balancer and the pods exist only once the chart runs).
 
-Database access: this stack creates the workload security group (attached to every node
-through the launch templates) and adds the only ingress rule of the database security group,
-5432 from the workload group.
+Database access: the nodes carry the workload security group (through the launch templates),
+which the network stack creates with its one egress rule and the database group's one ingress
+rule, 5432. The stack depends on the network stack only: what it names in the data stack (the
+storage bucket, the published parameters, the master secret, the web ACL) it names by ARN or
+name, never by reference, so it applies while the data stack does.
 """
 
 from __future__ import annotations
@@ -35,19 +37,15 @@ from cdktn_provider_aws.eks_cluster import (
 )
 from cdktn_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 from cdktn_provider_aws.kms_key import KmsKey
-from cdktn_provider_aws.security_group import SecurityGroup
-from cdktn_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from engine import identities
 from engine.resolve import Resolved
+from engine.targets.helm import waf_acl_name
 from engine.targets.terraform import iam, irsa
 from engine.targets.terraform.addons import networking_addons, workload_addons
 from engine.targets.terraform.alarms import dashboard, load_balancer_alarms, pod_alarms
 from engine.targets.terraform.base import BaseStack
-from engine.targets.terraform.data import DataStack
-from engine.targets.terraform.database import PORT
 from engine.targets.terraform.kms import eks_key
 from engine.targets.terraform.network import NetworkStack
 from engine.targets.terraform.nodes import node_groups, node_role
@@ -63,7 +61,7 @@ class ClusterStack(BaseStack):
     cluster: EksCluster
     oidc_provider: IamOpenidConnectProvider
 
-    def __init__(self, scope: Construct, resolved: Resolved, network: NetworkStack, data: DataStack) -> None:
+    def __init__(self, scope: Construct, resolved: Resolved, network: NetworkStack) -> None:
         super().__init__(scope, "cluster", resolved)
         self.eks_key = eks_key(self)
         private_subnet_ids = [s.id for s in network.private_subnets]
@@ -73,20 +71,19 @@ class ClusterStack(BaseStack):
             self, "oidc_provider", url=self.cluster.identity.get(0).oidc.get(0).issuer,
             client_id_list=[irsa.STS_AUDIENCE], tags={"Name": self.name("eks-oidc")})
         issuer_host = Fn.replace(self.oidc_provider.url, "https://", "")
-        self.roles = self._irsa_roles(issuer_host, network, data)
+        self.roles = self._irsa_roles(issuer_host, network)
 
-        workload = self._workload_security_group(network, data)
         early = networking_addons(self, self.cluster, self.roles[identities.VPC_CNI].arn)
         groups = node_groups(
             self, cluster=self.cluster, role=node_role(self), subnet_ids=private_subnet_ids,
-            security_group_ids=[self.cluster.vpc_config.cluster_security_group_id, workload.id],
+            security_group_ids=[self.cluster.vpc_config.cluster_security_group_id, network.workload_security_group.id],
             key=self.eks_key, after=early)
         cloudwatch = self.roles.get(identities.CLOUDWATCH_AGENT)
         workload_addons(self, self.cluster, ebs_csi_role_arn=self.roles[identities.EBS_CSI].arn,
                         cloudwatch_role_arn=cloudwatch.arn if cloudwatch else None, after=groups)
-        self._observability(network, data)
+        self._observability(network)
 
-    def _observability(self, network: NetworkStack, data: DataStack) -> None:
+    def _observability(self, network: NetworkStack) -> None:
         """Alarms on what runs in the cluster, and the environment's dashboard (README: "Alarms and runbook")."""
         topic = network.alarm_topic.arn
         name = self.resolved.names["cluster"]
@@ -95,7 +92,7 @@ class ClusterStack(BaseStack):
             pod_alarms(self, topic, name)
         dashboard(self, cluster_name=name, database=self.resolved.names["database"],
                   nat_gateway_ids=[nat.id for nat in network.nat_gateways],
-                  web_acl=data.web_acl.name if data.web_acl else None)
+                  web_acl=waf_acl_name(self.resolved) if self.config.security.waf.enabled else None)
 
     def _control_plane(self, logs_key_arn: str, subnet_ids: list[str]) -> EksCluster:
         config = self.config.cluster
@@ -134,9 +131,9 @@ class ClusterStack(BaseStack):
                                        access_scope=EksAccessPolicyAssociationAccessScope(type="cluster"),
                                        depends_on=[entry])
 
-    def _irsa_roles(self, issuer_host: str, network: NetworkStack,
-                    data: DataStack) -> dict[identities.ServiceAccount, iam.Role]:
-        key_arn = data.data_key.arn
+    def _irsa_roles(self, issuer_host: str, network: NetworkStack) -> dict[identities.ServiceAccount, iam.Role]:
+        key_arn = network.data_key.arn
+        bucket_arn = self.bucket_arn(self.resolved.names["storage_bucket"])
 
         def make(account: identities.ServiceAccount, *, managed: tuple[str, ...] = (),
                  statements: list[iam.Statement] | None = None) -> iam.Role:
@@ -145,12 +142,9 @@ class ClusterStack(BaseStack):
 
         roles = {
             identities.STORAGE: make(identities.STORAGE,
-                                     statements=irsa.storage_statements(data.storage_bucket.arn, key_arn)),
+                                     statements=irsa.storage_statements(bucket_arn, key_arn)),
             identities.SECRET_STORE: make(identities.SECRET_STORE,
-                                          statements=irsa.external_secrets_statements(
-                                                  self, key_arn,
-                                                  data.database.instance.master_user_secret.get(0).secret_arn,
-                                                  [p.arn for p in data.parameters.values()])),
+                                          statements=irsa.external_secrets_statements(self, key_arn)),
             identities.CLUSTER_AUTOSCALER: make(identities.CLUSTER_AUTOSCALER,
                                                 statements=irsa.cluster_autoscaler_statements(self)),
             identities.LOAD_BALANCER_CONTROLLER: make(
@@ -164,16 +158,3 @@ class ClusterStack(BaseStack):
             roles[identities.CLOUDWATCH_AGENT] = make(
                 identities.CLOUDWATCH_AGENT, managed=(self.managed_policy("CloudWatchAgentServerPolicy"),))
         return roles
-
-    def _workload_security_group(self, network: NetworkStack, data: DataStack) -> SecurityGroup:
-        group = SecurityGroup(self, "workload_security_group", name=self.name("workloads"), vpc_id=network.vpc.id,
-                              description="EKS nodes and pods: the identity the database admits",
-                              tags={"Name": self.name("workloads")})
-        database = data.database.security_group
-        VpcSecurityGroupEgressRule(self, "workload_to_database", security_group_id=group.id,
-                                   description="PostgreSQL to the database", ip_protocol="tcp", from_port=PORT,
-                                   to_port=PORT, referenced_security_group_id=database.id)
-        VpcSecurityGroupIngressRule(self, "database_from_workloads", security_group_id=database.id,
-                                    description="PostgreSQL from EKS workloads", ip_protocol="tcp", from_port=PORT,
-                                    to_port=PORT, referenced_security_group_id=group.id)
-        return group

@@ -1,5 +1,7 @@
-"""The data stack: the data KMS key, RDS PostgreSQL, the storage buckets, the Secrets Manager
-containers, the WAF web ACL and the SSM parameters that publish what AWS assigns.
+"""The data stack: RDS PostgreSQL, the storage buckets, the Secrets Manager containers, the WAF
+web ACL and the SSM parameters that publish what AWS assigns. It depends on the network stack
+only (which owns the data key and the database security group); the cluster stack names what
+it needs from here by ARN patterns, so the two stacks apply side by side.
 
 Secrets: one KMS-encrypted container per secret in `resolved.secrets` (the catalog's list for the
 enabled components).
@@ -11,7 +13,6 @@ External Secrets delivers them to pods.
 from __future__ import annotations
 
 from cdktn import TerraformOutput
-from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktn_provider_aws.ssm_parameter import SsmParameter
@@ -24,12 +25,12 @@ from engine.targets.helm import (
     MASTER_SECRET_PARAMETER,
     WAF_ACL_PARAMETER,
     infra_parameter,
+    published_parameters,
 )
 from engine.targets.terraform.alarms import metric_alarm
 from engine.targets.terraform.base import BaseStack
 from engine.targets.terraform.buckets import storage_buckets
 from engine.targets.terraform.database import RdsDatabase, database
-from engine.targets.terraform.kms import data_key
 from engine.targets.terraform.network import NetworkStack
 from engine.targets.terraform.waf import web_acl
 
@@ -37,24 +38,24 @@ SECRET_RECOVERY_DAYS = 30
 
 
 class DataStack(BaseStack):
-    """Exports: `data_key`, `database`, `storage_bucket`, `secrets`, `web_acl`."""
+    """Exports: `database`, `storage_bucket`, `secrets`, `web_acl`."""
 
-    data_key: KmsKey
     database: RdsDatabase
     storage_bucket: S3Bucket
     web_acl: Wafv2WebAcl | None
 
     def __init__(self, scope: Construct, resolved: Resolved, network: NetworkStack) -> None:
         super().__init__(scope, "data", resolved)
-        self.data_key = data_key(self)
-        self.database = database(self, key=self.data_key, logs_key_arn=network.logs_key.arn, vpc_id=network.vpc.id,
+        key = network.data_key
+        self.database = database(self, key_arn=key.arn, logs_key_arn=network.logs_key.arn,
+                                 group=network.database_security_group,
                                  subnet_ids=[s.id for s in network.database_subnets],
                                  topic_arn=network.alarm_topic.arn)
-        self.storage_bucket = storage_buckets(self, self.data_key, s3_endpoint_id=network.s3_endpoint.id)
+        self.storage_bucket = storage_buckets(self, key, s3_endpoint_id=network.s3_endpoint.id)
         self.secrets = {
             secret.name: SecretsmanagerSecret(self, f"secret_{secret.name.replace('-', '_')}",
                                               name=resolved.secret_name(secret), description=secret.purpose,
-                                              kms_key_id=self.data_key.arn,
+                                              kms_key_id=key.arn,
                                               recovery_window_in_days=SECRET_RECOVERY_DAYS)
             for secret in resolved.secrets
         }
@@ -81,10 +82,11 @@ class DataStack(BaseStack):
         }
         if self.web_acl is not None:
             facts[WAF_ACL_PARAMETER] = (self.web_acl.arn, "WAF web ACL of the load balancer")
+        # The cluster stack grants reads on these by name (published_parameters), not by reference.
         return {
             key: SsmParameter(self, f"parameter_{key.replace('-', '_')}", name=infra_parameter(self.resolved, key),
-                              type="String", value=value, description=description)
-            for key, (value, description) in facts.items()
+                              type="String", value=facts[key][0], description=facts[key][1])
+            for key in published_parameters(self.resolved)
         }
 
     def _outputs(self) -> None:

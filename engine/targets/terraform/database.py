@@ -1,9 +1,8 @@
 """RDS PostgreSQL for Supabase: private, encrypted with the data key, TLS only, observable.
 
-The instance lives in the database subnets behind its own security group. That group has no
-rules here: the cluster stack adds the single ingress rule (5432 from the workload security
-group it attaches to the nodes), because the clients are defined there and a later stack may
-reference an earlier one but not the reverse.
+The instance lives in the database subnets behind its own security group. The network stack
+owns that group and its single ingress rule (5432 from the workload security group the cluster
+stack attaches to the nodes), so the data and cluster stacks need nothing from each other.
 
 The master password is generated and kept by RDS in Secrets Manager (encrypted with the data
 key); Terraform never sees it. The parameter group forces TLS, enables logical replication
@@ -35,7 +34,6 @@ from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.db_instance import DbInstance, DbInstanceRestoreToPointInTime
 from cdktn_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktn_provider_aws.db_subnet_group import DbSubnetGroup
-from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.security_group import SecurityGroup
 
 from engine.config.model.database import Restore
@@ -68,7 +66,7 @@ _SIZE_FACTOR = {"micro": 0.125, "small": 0.25, "medium": 0.5, "large": 1.0, "xla
 
 @dataclass(frozen=True)
 class RdsDatabase:
-    """The RDS instance and the security group the cluster stack opens 5432 on."""
+    """The RDS instance and the security group it sits behind (owned by the network stack)."""
 
     instance: DbInstance
     security_group: SecurityGroup
@@ -92,13 +90,10 @@ def default_max_connections(instance_class: str) -> int:
     return int(min(memory / 9531392, 5000))
 
 
-def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, subnet_ids: list[str],
+def database(stack: BaseStack, *, key_arn: str, logs_key_arn: str, group: SecurityGroup, subnet_ids: list[str],
              topic_arn: str) -> RdsDatabase:
     db = stack.config.database
     identifier = stack.resolved.names["database"]
-    group = SecurityGroup(stack, "database_security_group", name=stack.name("database"), vpc_id=vpc_id,
-                          description="RDS PostgreSQL: 5432 from the cluster's workload security group only",
-                          tags={"Name": stack.name("database")})
     subnets = DbSubnetGroup(stack, "database_subnet_group", name=stack.name("database"), subnet_ids=subnet_ids,
                             description="Database subnets (no internet route)")
     parameters = DbParameterGroup(
@@ -128,11 +123,11 @@ def database(stack: BaseStack, *, key: KmsKey, logs_key_arn: str, vpc_id: str, s
         allow_major_version_upgrade=True, apply_immediately=True, tags=_restore_tags(stack),
         instance_class=db.instance_class, allocated_storage=db.allocated_storage_gib,
         max_allocated_storage=db.max_allocated_storage_gib, storage_type="gp3", storage_encrypted=True,
-        kms_key_id=key.arn, manage_master_user_password=True,
+        kms_key_id=key_arn, manage_master_user_password=True,
         db_name="postgres" if restore is None else None, username=MASTER_USERNAME if restore is None else None,
-        master_user_secret_kms_key_id=key.arn, iam_database_authentication_enabled=True,
+        master_user_secret_kms_key_id=key_arn, iam_database_authentication_enabled=True,
         performance_insights_enabled=db.performance_insights,
-        performance_insights_kms_key_id=key.arn if db.performance_insights else None,
+        performance_insights_kms_key_id=key_arn if db.performance_insights else None,
         monitoring_interval=MONITORING_INTERVAL_SECONDS, monitoring_role_arn=monitoring.arn,
         enabled_cloudwatch_logs_exports=list(LOG_EXPORTS), publicly_accessible=False, multi_az=db.multi_az,
         deletion_protection=db.deletion_protection, backup_retention_period=db.backup_retention_days,

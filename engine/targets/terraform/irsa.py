@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from cdktn_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 
 from engine.identities import ServiceAccount
+from engine.targets.helm import infra_parameter, published_parameters
 from engine.targets.terraform import iam
 from engine.targets.terraform.base import BaseStack
 
@@ -44,24 +45,47 @@ def storage_statements(bucket_arn: str, key_arn: str) -> list[iam.Statement]:
     ]
 
 
-def external_secrets_statements(stack: BaseStack, key_arn: str, master_secret_arn: str,
-                                parameter_arns: Sequence[str]) -> list[iam.Statement]:
+# RDS names the master secret it manages `rds!db-<id>` (random id) and tags it
+# `aws:rds:primaryDBInstanceArn` = the instance's ARN (RDS User Guide, "Password management with
+# Amazon RDS and AWS Secrets Manager"; RDS's own service-linked role policy,
+# AmazonRDSServiceRolePolicy, manages exactly the secrets `secret:rds!*` whose
+# `secretsmanager:ResourceTag/aws:secretsmanager:owningService` is `rds`, and may tag them only
+# with `aws:rds:primaryDBInstanceArn`/`aws:rds:primaryDBClusterArn`). Tags under `aws:` are
+# reserved: no principal can add, edit or remove them (Secrets Manager API Reference,
+# TagResource). GetSecretValue and DescribeSecret accept `secretsmanager:ResourceTag/<key>` on
+# the secret (Service Authorization Reference, Secrets Manager). So the pattern plus both tag
+# conditions admit only the secret RDS keeps for the instance of this identifier (one at a time;
+# a replaced instance's secret goes with it), named without a reference to the data stack.
+MASTER_SECRET_PATTERN = "secret:rds!db-*"
+RDS_INSTANCE_TAG = "aws:rds:primaryDBInstanceArn"
+OWNING_SERVICE_TAG = "aws:secretsmanager:owningService"
+
+
+def external_secrets_statements(stack: BaseStack, key_arn: str) -> list[iam.Statement]:
     """External Secrets: read this platform's secrets (by name prefix) and decrypt them.
 
     The RDS-managed master secret (`rds!db-...`, encrypted with the same data key) is outside the
-    prefix; it is read by exact ARN for the chart's database bootstrap hook, which finds it by its
+    prefix; it is read for the chart's database bootstrap hook, which finds it by its
     `aws:rds:primaryDBInstanceArn` tag (ListSecrets, and BatchGetSecretValue, which newer ESO
     releases use to fetch what a find matched: neither can be scoped to a resource; the values
     still need GetSecretValue on the secret itself). The SSM parameters the data stack publishes
-    (String, unencrypted: names, not secrets) are read by exact ARN.
+    (String, unencrypted: names, not secrets) are read by exact name. Everything is named, not
+    referenced, so this stack does not wait for the data stack.
     """
     prefix = stack.resolved.names["secret_prefix"]
+    instance = stack.arn("rds", f"db:{stack.resolved.names['database']}")
+    parameters = [stack.parameter_arn(infra_parameter(stack.resolved, key))
+                  for key in published_parameters(stack.resolved)]
+    read = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
     return [
-        iam.allow("ReadPlatformSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                  [stack.arn("secretsmanager", f"secret:{prefix}*"), master_secret_arn]),
+        iam.allow("ReadPlatformSecrets", read, [stack.arn("secretsmanager", f"secret:{prefix}*")]),
+        iam.allow("ReadMasterSecretOfThisInstance", read, [stack.arn("secretsmanager", MASTER_SECRET_PATTERN)],
+                  conditions=[
+                      iam.condition("StringEquals", f"secretsmanager:ResourceTag/{RDS_INSTANCE_TAG}", instance),
+                      iam.condition("StringEquals", f"secretsmanager:ResourceTag/{OWNING_SERVICE_TAG}", "rds")]),
         iam.allow("FindMasterSecretByTag", ["secretsmanager:BatchGetSecretValue", "secretsmanager:ListSecrets"],
                   ["*"]),
-        iam.allow("ReadPublishedFacts", ["ssm:GetParameter", "ssm:GetParameters"], list(parameter_arns)),
+        iam.allow("ReadPublishedFacts", ["ssm:GetParameter", "ssm:GetParameters"], parameters),
         iam.allow("DecryptPlatformSecrets", ["kms:Decrypt"], [key_arn],
                   conditions=[iam.condition("StringEquals", "kms:ViaService", stack.service_host("secretsmanager"))]),
     ]

@@ -1,15 +1,18 @@
 """Customer managed KMS keys with explicit, least-privilege key policies.
 
-Three keys, each owned by the stack whose resources it protects, so a stack never depends on a
-later one and each key's policy names only the services that use it:
+Three keys, each owned by the first stack whose resources it protects, so a stack never depends
+on a later one and each key's policy names only the services that use it:
 
 * `logs` (network stack): CloudWatch Logs log groups of every stack (VPC flow logs, EKS control
   plane, RDS log exports, WAF) and the SNS alarm topic. Logs and CloudWatch alarms use it as
   service principals; the logs grant is bound to this account's log groups through the
   `kms:EncryptionContext:aws:logs:arn` condition.
-* `data` (data stack): RDS storage, Performance Insights and the RDS-managed master secret, the
-  storage bucket and the Secrets Manager containers. Only usable through RDS, S3 and Secrets
-  Manager (`kms:ViaService`): no principal can call Decrypt on it directly.
+* `data` (network stack): RDS storage, Performance Insights and the RDS-managed master secret,
+  the storage bucket and the Secrets Manager containers (data stack), which the cluster stack's
+  IRSA roles decrypt through S3 and Secrets Manager. It lives in the network stack so that both
+  name it by exact ARN and neither waits for the other (an IAM grant by alias,
+  `kms:ResourceAliases`, would follow an alias an administrator re-points). Only usable through
+  RDS, S3 and Secrets Manager (`kms:ViaService`): no principal can call Decrypt on it directly.
 * `eks` (cluster stack): Kubernetes secrets envelope encryption and the nodes' root volumes.
   Usable through EKS and EC2, and by the Auto Scaling service-linked role that launches the
   managed node groups' instances (it must exist in the account; AWS creates it the first time

@@ -11,8 +11,10 @@ tables, and interface endpoints (private DNS) for `network.interface_endpoints`,
 to the VPC only. The default security group is adopted with no rules, so anything that falls
 back to it can talk to nothing. All traffic is flow-logged to a KMS-encrypted log group.
 
-This stack also owns the `logs` KMS key and the alarm topic (see `kms` and `alarms`), since it
-is the first stack and every later stack writes logs and alarms.
+This stack also owns what the data and cluster stacks share, so that neither depends on the
+other and both apply at once: the `logs` and `data` KMS keys, the alarm topic (see `kms` and
+`alarms`), and the database path, a database security group that admits 5432 only from the
+workload security group (attached to every node) and that group's one egress rule to it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.subnet import Subnet
 from cdktn_provider_aws.vpc import Vpc
 from cdktn_provider_aws.vpc_endpoint import VpcEndpoint, VpcEndpointSubnetConfiguration
+from cdktn_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
@@ -44,21 +47,27 @@ from engine.resolve import Resolved
 from engine.targets.terraform import iam
 from engine.targets.terraform.alarms import alarm_topic, metric_alarm
 from engine.targets.terraform.base import BaseStack
-from engine.targets.terraform.kms import logs_key
+from engine.targets.terraform.database import PORT
+from engine.targets.terraform.kms import data_key, logs_key
 
 ANYWHERE = "0.0.0.0/0"
 
 
 class NetworkStack(BaseStack):
-    """Exports: `vpc`, `public_subnets`, `private_subnets`, `database_subnets`, `logs_key`, `alarm_topic`."""
+    """Exports: `vpc`, `public_subnets`, `private_subnets`, `database_subnets`, `logs_key`, `data_key`,
+    `alarm_topic`, `database_security_group`, `workload_security_group`."""
 
     vpc: Vpc
     logs_key: KmsKey
+    data_key: KmsKey
     alarm_topic: SnsTopic
+    database_security_group: SecurityGroup
+    workload_security_group: SecurityGroup
 
     def __init__(self, scope: Construct, resolved: Resolved) -> None:
         super().__init__(scope, "network", resolved)
         self.logs_key = logs_key(self)
+        self.data_key = data_key(self)
         self.alarm_topic = alarm_topic(self, self.logs_key)
         network = self.config.network
         self._zones: DataAwsAvailabilityZones | None = None
@@ -70,6 +79,7 @@ class NetworkStack(BaseStack):
         self._routes()
         self._flow_log()
         self._endpoints()
+        self._database_access()
 
     # -- subnets -----------------------------------------------------------------------------
 
@@ -158,6 +168,26 @@ class NetworkStack(BaseStack):
         FlowLog(self, "flow_log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                 log_destination=group.arn, iam_role_arn=writer.arn, max_aggregation_interval=60,
                 tags={"Name": self.name("flow-log")})
+
+    # -- database access ---------------------------------------------------------------------
+
+    def _database_access(self) -> None:
+        """The two groups and the rule pair between them: the data stack attaches the database group
+        to the instance, the cluster stack the workload group to every node (launch templates)."""
+        self.database_security_group = SecurityGroup(
+            self, "database_security_group", name=self.name("database"), vpc_id=self.vpc.id,
+            description="RDS PostgreSQL: 5432 from the cluster's workload security group only",
+            tags={"Name": self.name("database")})
+        self.workload_security_group = SecurityGroup(
+            self, "workload_security_group", name=self.name("workloads"), vpc_id=self.vpc.id,
+            description="EKS nodes and pods: the identity the database admits", tags={"Name": self.name("workloads")})
+        database, workload = self.database_security_group.id, self.workload_security_group.id
+        VpcSecurityGroupEgressRule(self, "workload_to_database", security_group_id=workload,
+                                   description="PostgreSQL to the database", ip_protocol="tcp", from_port=PORT,
+                                   to_port=PORT, referenced_security_group_id=database)
+        VpcSecurityGroupIngressRule(self, "database_from_workloads", security_group_id=database,
+                                    description="PostgreSQL from EKS workloads", ip_protocol="tcp", from_port=PORT,
+                                    to_port=PORT, referenced_security_group_id=workload)
 
     # -- endpoints ---------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from cdktn_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
 
+from engine.targets.helm import waf_acl_name
 from engine.targets.terraform.base import BaseStack
 
 MANAGED_RULE_GROUPS = (
@@ -53,7 +54,7 @@ def web_acl(stack: BaseStack, logs_key_arn: str) -> Wafv2WebAcl | None:
     waf = stack.config.security.waf
     if not waf.enabled:
         return None
-    name = stack.name("api")
+    name = waf_acl_name(stack.resolved)  # the dashboard and the ingress name it too
     rules = [_managed(stack, "ip-reputation", MANAGED_RULE_GROUPS[0][1], priority=0)]
     rules.append(Wafv2WebAclRule(
         name="rate-limit", priority=1, action=Wafv2WebAclRuleAction(block={}),

@@ -12,6 +12,7 @@ from engine.identities import SERVICE_ACCOUNTS
 from tests.support import ENVIRONMENTS, Synthesized
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-"
+DATA_KEY = "${" + REMOTE + "network.outputs.cross-stack-output-aws_kms_keydata_keyarn}"
 
 
 @pytest.fixture(params=ENVIRONMENTS)
@@ -30,7 +31,8 @@ def test_stacks_and_dependency_order(env: Synthesized) -> None:
     assert set(stacks) == {"network", "data", "cluster", "workloads"}
     assert stacks["network"]["dependencies"] == []
     assert stacks["data"]["dependencies"] == ["network"]
-    assert sorted(stacks["cluster"]["dependencies"]) == ["data", "network"]
+    assert stacks["cluster"]["dependencies"] == ["network"]  # data and cluster apply side by side
+    assert sorted(stacks["workloads"]["dependencies"]) == ["cluster", "data", "network"]
 
 
 def test_backend_provider_and_version_pin(env: Synthesized) -> None:
@@ -50,7 +52,10 @@ def test_cross_stack_values_come_from_remote_state(env: Synthesized) -> None:
     cluster = env.one("cluster", "aws_eks_cluster", "cluster")
     assert all(s.startswith("${" + REMOTE + "network.") for s in cluster["vpc_config"]["subnet_ids"])
     remote = env.data("cluster", "terraform_remote_state")
-    assert remote[REMOTE.rsplit(".", maxsplit=1)[-1][:-1] + "-data"]["config"]["key"] == env.resolved.state.key("data")
+    assert list(remote) == [REMOTE.rsplit(".", maxsplit=1)[-1][:-1] + "-network"]
+    assert remote[REMOTE.rsplit(".", maxsplit=1)[-1][:-1] + "-network"]["config"]["key"] == \
+        env.resolved.state.key("network")
+    assert list(env.data("data", "terraform_remote_state")) == list(remote)
 
 
 # -- network ------------------------------------------------------------------------------------
@@ -101,7 +106,7 @@ def test_flow_logs_default_sg_and_endpoints(env: Synthesized) -> None:
     assert len(s3["route_table_ids"]) == len(env.resolved.subnets) + 1
     assert len(endpoints) == len(env.resolved.config.network.interface_endpoints)
     assert all(e["private_dns_enabled"] is True for e in endpoints.values())
-    (rule,) = env.resources("network", "aws_vpc_security_group_ingress_rule").values()
+    rule = env.one("network", "aws_vpc_security_group_ingress_rule", "endpoints_https_ingress")
     assert (rule["from_port"], rule["to_port"], rule["cidr_ipv4"]) == (443, 443, env.resolved.config.network.vpc_cidr)
     assert rule["description"]
     assert all(sg["description"] for sg in env.resources("network", "aws_security_group").values())
@@ -119,7 +124,7 @@ def test_alarm_topic_is_encrypted_with_subscriptions(env: Synthesized) -> None:
 # -- keys ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("stack", "key"), [("network", "logs_key"), ("data", "data_key"), ("cluster", "eks_key")])
+@pytest.mark.parametrize(("stack", "key"), [("network", "logs_key"), ("network", "data_key"), ("cluster", "eks_key")])
 def test_kms_keys_rotate_and_have_no_wildcard_principal(env: Synthesized, stack: str, key: str) -> None:
     resource = env.one(stack, "aws_kms_key", key)
     assert resource["enable_key_rotation"] is True
@@ -142,7 +147,7 @@ def test_logs_key_binds_the_logs_service_to_log_groups(env: Synthesized) -> None
 
 
 def test_data_key_is_only_usable_through_data_services(env: Synthesized) -> None:
-    policy = statements(env, "data", "data_key_policy")
+    policy = statements(env, "network", "data_key_policy")
     use = next(s for s in policy if s["sid"] == "UseThroughDataServices")
     via = next(c for c in use["condition"] if c["variable"] == "kms:ViaService")
     assert sorted(via["values"]) == [f"{s}.eu-west-1.amazonaws.com" for s in ("rds", "s3", "secretsmanager")]
@@ -154,7 +159,7 @@ def test_data_key_is_only_usable_through_data_services(env: Synthesized) -> None
 def test_rds_instance_settings(env: Synthesized) -> None:
     db = env.resolved.config.database
     instance = env.one("data", "aws_db_instance", "database")
-    key = "${aws_kms_key.data_key.arn}"
+    key = DATA_KEY
     expected = {
         "engine": "postgres", "publicly_accessible": False, "storage_encrypted": True, "kms_key_id": key,
         "manage_master_user_password": True, "master_user_secret_kms_key_id": key,
@@ -188,11 +193,26 @@ def test_rds_parameter_group(env: Synthesized) -> None:
 
 
 def test_database_admits_only_the_workload_security_group(env: Synthesized) -> None:
-    assert not env.resources("data", "aws_vpc_security_group_ingress_rule")
-    (rule,) = env.resources("cluster", "aws_vpc_security_group_ingress_rule").values()
-    assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (5432, 5432, "tcp")
-    assert rule["referenced_security_group_id"] == "${aws_security_group.workload_security_group.id}"
-    assert "cidr_ipv4" not in rule and rule["security_group_id"].startswith("${" + REMOTE + "data.")
+    for stack in ("data", "cluster"):
+        assert not env.resources(stack, "aws_security_group")
+        assert not env.resources(stack, "aws_vpc_security_group_ingress_rule")
+        assert not env.resources(stack, "aws_vpc_security_group_egress_rule")
+    database, workload = "${aws_security_group.database_security_group.id}", \
+        "${aws_security_group.workload_security_group.id}"
+    ingress = [r for r in env.resources("network", "aws_vpc_security_group_ingress_rule").values()
+               if r["security_group_id"] == database]
+    egress = [r for r in env.resources("network", "aws_vpc_security_group_egress_rule").values()
+              if r["security_group_id"] == workload]
+    assert len(ingress) == len(egress) == 1
+    for rule, other in ((ingress[0], workload), (egress[0], database)):
+        assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (5432, 5432, "tcp")
+        assert rule["referenced_security_group_id"] == other and "cidr_ipv4" not in rule
+    # The groups are used where the database and the nodes are, through the network stack's outputs.
+    instance = env.one("data", "aws_db_instance", "database")
+    (group,) = instance["vpc_security_group_ids"]
+    assert group.startswith("${" + REMOTE + "network.") and "database_security_group" in group
+    templates = env.resources("cluster", "aws_launch_template").values()
+    assert all(any("workload_security_group" in g for g in t["vpc_security_group_ids"]) for t in templates)
 
 
 def test_rds_alarms(env: Synthesized) -> None:
@@ -225,7 +245,7 @@ def test_buckets(env: Synthesized) -> None:
     (sse,) = env.one("data", "aws_s3_bucket_server_side_encryption_configuration", "storage_bucket_encryption")["rule"]
     assert sse["bucket_key_enabled"] is True
     assert sse["apply_server_side_encryption_by_default"] == {"sse_algorithm": "aws:kms",
-                                                              "kms_master_key_id": "${aws_kms_key.data_key.arn}"}
+                                                              "kms_master_key_id": DATA_KEY}
     logging = env.one("data", "aws_s3_bucket_logging", "storage_bucket_logging")
     assert logging["target_bucket"] == "${aws_s3_bucket.log_bucket.id}"
     # S3 refuses to turn logging on before the target's policy lets the logging service write.
@@ -235,7 +255,7 @@ def test_buckets(env: Synthesized) -> None:
 def test_secret_containers_without_values(env: Synthesized) -> None:
     secrets = env.resources("data", "aws_secretsmanager_secret").values()
     assert sorted(s["name"] for s in secrets) == sorted(env.resolved.secret_name(s) for s in env.resolved.secrets)
-    assert all(s["kms_key_id"] == "${aws_kms_key.data_key.arn}" for s in secrets)
+    assert all(s["kms_key_id"] == DATA_KEY for s in secrets)
     smtp = env.resolved.config.supabase.auth.smtp is not None
     assert any(s["name"].endswith("smtp-password") for s in secrets) == smtp
 
@@ -328,7 +348,8 @@ def test_node_groups_and_launch_templates(env: Synthesized) -> None:
         assert device["ebs"]["encrypted"] == "true" and device["ebs"]["volume_type"] == "gp3"
         assert device["ebs"]["kms_key_id"] == "${aws_kms_key.eks_key.arn}"
         assert "key_name" not in template
-        assert "${aws_security_group.workload_security_group.id}" in template["vpc_security_group_ids"]
+        assert ("${" + REMOTE + "network.outputs.cross-stack-output-aws_security_groupworkload_security_groupid}"
+                in template["vpc_security_group_ids"])
     node_policies = [a["policy_arn"] for n, a in env.resources("cluster", "aws_iam_role_policy_attachment").items()
                      if n.startswith("node_role")]
     assert sorted(p.rsplit("/", 1)[1] for p in node_policies) == ["AmazonEC2ContainerRegistryPullOnly",

@@ -189,10 +189,24 @@ def test_rds_ca_bundle_url_per_partition() -> None:
 
 def test_external_secrets_may_read_the_rds_master_secret(env: Synthesized) -> None:
     document = env.data("cluster", "aws_iam_policy_document")["irsa_secret_store_permissions"]
-    read = next(s for s in document["statement"] if s["sid"] == "ReadPlatformSecrets")
-    assert any(r.endswith("master_user_secret0secret_arn}") for r in read["resources"])
+    partition, account = "${data.aws_partition.partition.partition}", "${data.aws_caller_identity.caller.account_id}"
+    region = env.resolved.config.project.region
+    read = next(s for s in document["statement"] if s["sid"] == "ReadMasterSecretOfThisInstance")
+    # By name: secrets RDS owns, tagged (reserved aws: keys nobody else can set) with this instance's ARN.
+    assert read["actions"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    assert read["resources"] == [f"arn:{partition}:secretsmanager:{region}:{account}:secret:rds!db-*"]
+    instance = f"arn:{partition}:rds:{region}:{account}:db:{env.resolved.names['database']}"
+    assert sorted((c["test"], c["variable"], tuple(c["values"])) for c in read["condition"]) == [
+        ("StringEquals", "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn", (instance,)),
+        ("StringEquals", "secretsmanager:ResourceTag/aws:secretsmanager:owningService", ("rds",))]
+    assert env.one("data", "aws_db_instance", "database")["identifier"] == env.resolved.names["database"]
+    platform = next(s for s in document["statement"] if s["sid"] == "ReadPlatformSecrets")
+    assert platform["resources"] == [
+        f"arn:{partition}:secretsmanager:{region}:{account}:secret:{env.resolved.names['secret_prefix']}*"]
     decrypt = next(s for s in document["statement"] if s["sid"] == "DecryptPlatformSecrets")
-    assert decrypt["actions"] == ["kms:Decrypt"] and decrypt["resources"][0].endswith("aws_kms_keydata_keyarn}")
+    assert decrypt["actions"] == ["kms:Decrypt"] and decrypt["resources"] == [
+        "${data.terraform_remote_state.cross-stack-reference-input-network.outputs."
+        "cross-stack-output-aws_kms_keydata_keyarn}"]
 
 
 def test_log_bucket_admits_alb_access_logs(env: Synthesized) -> None:
