@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
+from engine.console import Output, elapsed, progress
 from engine.deploy.levels import run_plan
 from engine.deploy.plan import build_plan
-from engine.deploy.stacks import StackFailed, StackOutcome, StackSummary
+from engine.deploy.run import level_question
+from engine.deploy.stacks import ResourceChange, StackFailed, StackOutcome, StackSummary
 from engine.deploy.terraform import SubprocessRunner
 from engine.errors import EngineError
 from tests.deploy.stand_in_terraform import StandIn
@@ -142,7 +144,8 @@ def test_first_failure_stops_later_levels_while_the_running_sibling_finishes_wit
     assert error.message.startswith("stack data: terraform apply failed (exit 1)")
     assert error.message.endswith("stacks: network applied, cluster applied, data failed, workloads not run")
     assert error.report is not None
-    assert {s["name"]: (s["status"], s["level"]) for s in error.details()["stacks"]} == {
+    stacks = json.loads(json.dumps(error.details()))["stacks"]  # what `--format json` adds to the error
+    assert {s["name"]: (s["status"], s["level"]) for s in stacks} == {
         "network": ("applied", 1), "cluster": ("applied", 2), "data": ("failed", 2), "workloads": ("not run", 3)}
     assert [e["stack"] for e in stand_in.events("applied plan")] == ["network", "cluster"]  # finished cleanly
     assert "workloads" not in {s for s, _ in stand_in.commands()}
@@ -267,3 +270,39 @@ def test_ctrl_c_stops_every_running_terraform_gracefully_with_stand_in_terraform
     assert "interrupted: network applied, cluster interrupted, data interrupted, workloads not run" in \
         stand_in.progress
     assert not list(tmp_path.rglob("*.tfplan"))
+
+
+def test_one_question_names_every_stack_of_the_level_with_its_counts() -> None:
+    data = StackSummary("data", (ResourceChange("aws_db_instance.main", "replace"),))
+    cluster = StackSummary("cluster", (ResourceChange("aws_eks_cluster.main", "create"),))
+    assert level_question("apply", (data,)) == (
+        "apply stack data: 1 to add, 0 to change, 1 to destroy (DESTROYS 0, REPLACES 1) - go ahead?")
+    assert level_question("destroy", (cluster, data)).splitlines() == [
+        "destroy stacks cluster, data at the same time:", "  cluster: 1 to add, 0 to change, 0 to destroy",
+        "  data: 1 to add, 0 to change, 1 to destroy (DESTROYS 0, REPLACES 1)", "go ahead?"]
+
+
+def test_progress_from_many_threads_prints_whole_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    # The CLI's progress is called from every stack's thread, where click has no context.
+    def report(stack: str) -> None:
+        for number in range(300):
+            progress(f"[{stack}] line {number} " + stack * 40)
+
+    threads = [threading.Thread(target=report, args=(name,)) for name in ("network", "cluster", "data", "workloads")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1200
+    whole = re.compile(r"^\[(?P<stack>[a-z]+)\] line \d+ (?P=stack){40}$")
+    assert all(whole.match(line) for line in lines)
+
+
+def test_elapsed_time_works_in_a_thread_without_a_click_context() -> None:
+    Output()  # what `main` makes for each command
+    seen: list[str] = []
+    thread = threading.Thread(target=lambda: seen.append(elapsed()))
+    thread.start()
+    thread.join()
+    assert len(seen) == 1 and re.fullmatch(r"\[ *\d+\.\ds\] ", seen[0])
