@@ -147,6 +147,9 @@ def _work(stack: StackPlan, step: Callable[[], StackOutcome], after_stack: After
         outcome = step()
     except StackFailed as exc:
         return _Done(StackOutcome(stack.name, "failed", level=stack.level), exc)
+    except EngineError as exc:  # an unreadable plan summary, a binary that cannot be started
+        failed = StackFailed(exc.message, exc.hint, stack=stack.name, step="terraform")
+        return _Done(StackOutcome(stack.name, "failed", level=stack.level), failed)
     if outcome.status == "not run":  # planned, waiting for the level's confirmation
         return _Done(outcome)
     try:

@@ -12,7 +12,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from engine.deploy.levels import run_plan
 from engine.deploy.plan import build_plan
 from engine.deploy.run import level_question
 from engine.deploy.stacks import ResourceChange, StackFailed, StackOutcome, StackSummary
-from engine.deploy.terraform import SubprocessRunner
+from engine.deploy.terraform import Result, SubprocessRunner
 from engine.errors import EngineError
 from tests.deploy.stand_in_terraform import StandIn
 from tests.deploy.test_terraform import _gone, write_manifest
@@ -306,3 +306,23 @@ def test_elapsed_time_works_in_a_thread_without_a_click_context() -> None:
     thread.start()
     thread.join()
     assert len(seen) == 1 and re.fullmatch(r"\[ *\d+\.\ds\] ", seen[0])
+
+
+def test_an_unreadable_summary_is_a_failure_of_its_stack_with_stand_in_terraform_and_show_double(
+    tmp_path: Path, stand_in: StandIn
+) -> None:
+    real = SubprocessRunner()
+
+    def garbled_show_double(argv: Sequence[str], cwd: Path, *, quiet: bool = False) -> Result:
+        """The stand-in, except that data's `show -json` prints no JSON."""
+        if cwd.name == "data" and argv[1] == "show":
+            return Result(0, "not json", "")
+        return real(argv, cwd, quiet=quiet)
+
+    plan = build_plan("apply", write_manifest(tmp_path, DIAMOND), stand_in.binary)
+    with pytest.raises(StackFailed) as caught:
+        run_plan(plan, runner=garbled_show_double, confirm=lambda _: True, progress=stand_in.progress.append)
+
+    assert caught.value.stack == "data" and "cannot read the plan summary" in caught.value.message
+    assert caught.value.message.endswith("stacks: network applied, cluster not run, data failed, workloads not run")
+    assert not list(tmp_path.rglob("*.tfplan"))
