@@ -6,7 +6,9 @@ All in one run, each engine measurement a fresh `supa-engine` process (median of
   of synthesis work, measured in-process as well, without interpreter start-up;
 - ten environments in one `synth` call against one; target <= 2.5x;
 - the fresh-apply critical path: the stack levels come from the synthesized manifest (so the
-  figure follows whatever graph the engine builds), the minutes from CREATE_MINUTES below;
+  figure follows whatever graph the engine builds) and, for comparison, from the described graph
+  (engine/stack_graph.py); the minutes from CREATE_MINUTES below. Deploy runs level by level,
+  so the wall time is the sum over levels of each level's slowest stack, against the sum of all;
 - with `--install` (slow, needs the package index): the core install against core + deploy,
   each into a fresh virtual environment from this checkout: seconds and installed MB.
 
@@ -27,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.manifest import read_manifest  # noqa: E402
+from engine.config import load_config  # noqa: E402
+from engine.manifest import read_manifest, stack_levels  # noqa: E402
+from engine.stack_graph import dependencies  # noqa: E402
 
 # Typical minutes AWS takes to create each stack's slowest chain of resources; estimates, not
 # measurements. cluster: the EKS control plane averages 15 minutes (aws/containers-roadmap#1227,
@@ -73,34 +77,27 @@ def ten_configs(scratch: Path) -> list[Path]:
     return files
 
 
-def levels(manifest: Path) -> list[list[str]]:
-    """Stacks grouped by depth in the manifest's dependency graph: a level needs only earlier ones."""
-    entries = read_manifest(manifest)
-    depth: dict[str, int] = {}
-
-    def of(name: str) -> int:
-        if name not in depth:
-            depth[name] = 1 + max((of(d) for d in entries[name].dependencies), default=-1)
-        return depth[name]
-
-    grouped: dict[int, list[str]] = {}
-    for name in entries:
-        grouped.setdefault(of(name), []).append(name)
-    return [sorted(grouped[level]) for level in sorted(grouped)]
+def manifest_graph(manifest: Path) -> dict[str, tuple[str, ...]]:
+    return {name: entry.dependencies for name, entry in read_manifest(manifest).items()}
 
 
-def critical_path(manifest: Path) -> tuple[float, float]:
-    """(minutes one stack after another, minutes with independent stacks in parallel)."""
-    entries = read_manifest(manifest)
-    minutes = {name: CREATE_MINUTES.get(name, UNKNOWN_STACK_MINUTES) for name in entries}
-    finish: dict[str, float] = {}
+def critical_path(graph: dict[str, tuple[str, ...]]) -> tuple[tuple[tuple[str, ...], ...], float, float]:
+    """(levels, minutes one stack after another, minutes level by level).
 
-    def done(name: str) -> float:
-        if name not in finish:
-            finish[name] = minutes[name] + max((done(d) for d in entries[name].dependencies), default=0.0)
-        return finish[name]
+    Deploy waits for a whole level before the next starts, so a level costs its slowest stack.
+    """
+    levels = stack_levels(graph)
+    minutes = {name: CREATE_MINUTES.get(name, UNKNOWN_STACK_MINUTES) for name in graph}
+    return levels, sum(minutes.values()), sum(max(minutes[name] for name in level) for level in levels)
 
-    return sum(minutes.values()), max(done(name) for name in entries)
+
+def print_critical_path(label: str, graph: dict[str, tuple[str, ...]]) -> None:
+    levels, serial, parallel = critical_path(graph)
+    shown = " -> ".join("{" + ", ".join(f"{n} ~{CREATE_MINUTES.get(n, UNKNOWN_STACK_MINUTES):.0f}" for n in level)
+                        + "}" for level in levels)
+    print(f"stack levels of prod, {label}: {shown}")
+    print(f"  fresh apply, one stack at a time: ~{serial:.0f} min; level by level: ~{parallel:.0f} min; "
+          f"ratio {parallel / serial:.2f}x")
 
 
 def install(source: Path, target: str, scratch: Path) -> tuple[float, float]:
@@ -141,11 +138,8 @@ def main() -> int:
         print(f"synth one environment               median {one:6.2f} s")
         print(f"synth ten environments, one call    median {ten:6.2f} s   ratio {ten / one:.2f}x (target <= 2.5x)")
 
-        manifest = out / "prod" / "terraform" / "manifest.json"
-        print("stack levels of prod: " + " -> ".join("{" + ", ".join(level) + "}" for level in levels(manifest)))
-        serial, parallel = critical_path(manifest)
-        print(f"fresh apply of prod, one stack at a time:         ~{serial:.0f} min")
-        print(f"fresh apply of prod, independent stacks together: ~{parallel:.0f} min (critical path)")
+        print_critical_path("synthesized manifest", manifest_graph(out / "prod" / "terraform" / "manifest.json"))
+        print_critical_path("described graph", dependencies(load_config(prod).config))
 
         if args.install:
             source = scratch / "source"

@@ -205,17 +205,26 @@ def check(file: Path, out: Path, no_cache: bool, fmt: str) -> None:
 @format_option("table", "mermaid", "dot", "json", default="table",
                help="A table for review, Mermaid for Markdown, Graphviz DOT, or JSON for scripts.")
 def graph(file: Path, fmt: str) -> None:
-    """Print who may talk to whom, on which port: exactly what the NetworkPolicies allow."""
+    """Print who may talk to whom, on which port (exactly what the NetworkPolicies allow), and the
+    Terraform stacks by level: stacks of one level are applied at the same time."""
+    from engine import graph as flows_graph
+    from engine import stack_graph
     from engine.config import load_config
-    from engine.graph import as_dot, as_mermaid, as_table, intended_flows
     from engine.resolve import resolve
 
-    flows = intended_flows(resolve(load_config(file).config))
+    config = load_config(file).config
+    flows = flows_graph.intended_flows(resolve(config))
+    stacks = stack_graph.stack_graph(config)
     if fmt == "json":
         emit_json({"flows": [{"client": f.client, "server": f.server, "port": f.port, "protocol": f.protocol,
-                              "why": f.why} for f in sorted(flows)]})
-        return
-    click.echo({"table": as_table, "mermaid": as_mermaid, "dot": as_dot}[fmt](flows), nl=False)
+                              "why": f.why} for f in sorted(flows)],
+                   "stacks": stack_graph.as_dicts(stacks)})
+    elif fmt == "table":
+        click.echo(flows_graph.as_table(flows) + "\n" + stack_graph.as_table(stacks), nl=False)
+    elif fmt == "mermaid":
+        click.echo(flows_graph.as_mermaid(flows, stack_graph.mermaid_lines(stacks)), nl=False)
+    else:
+        click.echo(flows_graph.as_dot(flows, stack_graph.dot_lines(stacks)), nl=False)
 
 
 @cli.command()

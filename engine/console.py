@@ -8,9 +8,10 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -21,10 +22,13 @@ class Output:
     """What the error boundary must know about the running command: the format it prints in,
     and when it started (for the elapsed time of progress lines)."""
 
+    current: ClassVar[Output | None] = None  # the latest command's, for threads without a click context
+
     def __init__(self) -> None:
         self.format = "text"
         self.started = time.monotonic()
         self.debug_log: logging.Handler | None = None
+        Output.current = self
 
     def close(self) -> None:
         if self.debug_log is not None:
@@ -68,8 +72,12 @@ def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
 
 
 def elapsed() -> str:
-    output = click.get_current_context().find_object(Output)
+    context = click.get_current_context(silent=True)
+    output = context.find_object(Output) if context is not None else Output.current
     return f"[{time.monotonic() - (output.started if output else time.monotonic()):6.1f}s] "
+
+
+_PROGRESS = threading.Lock()  # deploy workers report from several threads: one message at a time
 
 
 def progress(message: str) -> None:
@@ -81,7 +89,8 @@ def progress(message: str) -> None:
     if isinstance(message, Stage) and not terminal:
         return
     prefix = styled(elapsed(), "bright_black") if terminal else ""
-    echo("\n".join(prefix + colour_change(line) for line in message.splitlines()), err=True)
+    with _PROGRESS:
+        echo("\n".join(prefix + colour_change(line) for line in message.splitlines()), err=True)
 
 
 CHANGE_COLOURS = {"-": "red", "-/+": "yellow", "~": "yellow", "+": "green"}
@@ -103,4 +112,5 @@ def json_error(exc: EngineError, code: int, *, kind: str = "user") -> None:
     error: dict[str, object] = {"kind": kind, "exit_code": code, "message": exc.message, "hint": exc.hint}
     if isinstance(exc, ConfigError):
         error["problems"] = [p.as_dict() for p in exc.problems]
+    error.update(exc.details())
     emit_json({"error": error})

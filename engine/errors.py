@@ -21,6 +21,10 @@ class EngineError(Exception):
     def render(self) -> str:
         return self.message if self.hint is None else f"{self.message}\n  Hint: {self.hint}"
 
+    def details(self) -> dict[str, object]:
+        """More for a JSON error report (what became of each stack of a stopped run), beside the message."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Location:

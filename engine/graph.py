@@ -129,24 +129,26 @@ def as_table(flows: Iterable[Flow]) -> str:
                    for row in rows)
 
 
-def as_mermaid(flows: Iterable[Flow]) -> str:
-    """A Mermaid flowchart: one arrow per client/server pair, labelled with its ports."""
+def as_mermaid(flows: Iterable[Flow], extra: Iterable[str] = ()) -> str:
+    """A Mermaid flowchart: one arrow per client/server pair, labelled with its ports; ``extra``
+    lines (a subgraph) go at the end."""
     edges = _grouped(flows)
     nodes = sorted({name for pair in edges for name in pair})
     lines = ["flowchart LR"]
     lines += [f"    {_node_id(n)}{'([' if _is_peer(n) else '['}\"{n}\"{'])' if _is_peer(n) else ']'}" for n in nodes]
     lines += [f'    {_node_id(c)} -->|"{label}"| {_node_id(s)}' for (c, s), label in edges.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *extra]) + "\n"
 
 
-def as_dot(flows: Iterable[Flow]) -> str:
-    """A Graphviz digraph: workloads as boxes, outside peers as ellipses."""
+def as_dot(flows: Iterable[Flow], extra: Iterable[str] = ()) -> str:
+    """A Graphviz digraph: workloads as boxes, outside peers as ellipses; ``extra`` lines (a
+    subgraph) before the closing brace."""
     edges = _grouped(flows)
     nodes = sorted({name for pair in edges for name in pair})
     lines = ["digraph supabase {", "    rankdir=LR;", "    node [shape=box];"]
     lines += [f'    "{n}"' + (" [shape=ellipse];" if _is_peer(n) else ";") for n in nodes]
     lines += [f'    "{c}" -> "{s}" [label="{label}"];' for (c, s), label in edges.items()]
-    return "\n".join([*lines, "}"]) + "\n"
+    return "\n".join([*lines, *extra, "}"]) + "\n"
 
 
 def _grouped(flows: Iterable[Flow]) -> dict[tuple[str, str], str]:

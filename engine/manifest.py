@@ -1,7 +1,7 @@
 """Read the manifest.json that CDK Terrain writes next to the stacks, and order the stacks.
 
-Synth reads it to summarize what it wrote; deploy reads it to know where each stack lives and
-in which order to run them. Both take the order from here.
+Synth reads it to summarize what it wrote; deploy reads it to know where each stack lives, in
+which order to run them and which of them may run at the same time (levels). All take it from here.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from engine.errors import EngineError
 
@@ -60,11 +61,7 @@ def stack_order(dependencies: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     Kahn's algorithm with a heap, so the order depends only on the graph, never on the order
     of keys in the file.
     """
-    for name, deps in dependencies.items():
-        unknown = sorted(set(deps) - set(dependencies))
-        if unknown:
-            raise EngineError(f"stack {name} depends on unknown stack(s) {', '.join(unknown)} in the manifest",
-                              _HINT)
+    _known(dependencies)
     waiting = {name: set(deps) - {name} for name, deps in dependencies.items()}
     ready = [name for name, deps in waiting.items() if not deps]
     heapq.heapify(ready)
@@ -78,10 +75,48 @@ def stack_order(dependencies: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
                 if not blockers:
                     heapq.heappush(ready, other)
     if len(order) != len(dependencies):
-        cycle = sorted(set(dependencies) - set(order))
-        raise EngineError(f"the stacks {', '.join(cycle)} depend on each other in a cycle",
-                          "this is a bug in the synthesized stacks; please report it")
+        _cycle(set(dependencies) - set(order))
     return tuple(order)
+
+
+def stack_levels(dependencies: Mapping[str, tuple[str, ...]], *, reverse: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The stacks grouped into levels that may run at the same time, each level sorted by name.
+
+    A stack's level is 1 + the highest level of its dependencies (1 without any), the lowest
+    level that still comes after all of them, so every level is as early as it can be. With
+    ``reverse`` (destroy) the roles swap: a stack comes only after every stack depending on it.
+    """
+    _known(dependencies)
+    graph = {name: set(deps) - {name} for name, deps in dependencies.items()}
+    if reverse:
+        graph = {name: {other for other, deps in graph.items() if name in deps} for name in graph}
+    level: dict[str, int] = {}
+    remaining = dict(graph)
+    while remaining:  # each round settles every stack whose dependencies all have a level
+        settled = {name: 1 + max((level[d] for d in deps), default=0)
+                   for name, deps in remaining.items() if deps <= level.keys()}
+        if not settled:
+            _cycle(set(remaining))
+        level.update(settled)
+        for name in settled:
+            del remaining[name]
+    grouped: dict[int, list[str]] = {}
+    for name, number in level.items():
+        grouped.setdefault(number, []).append(name)
+    return tuple(tuple(sorted(grouped[number])) for number in sorted(grouped))
+
+
+def _known(dependencies: Mapping[str, tuple[str, ...]]) -> None:
+    for name, deps in dependencies.items():
+        unknown = sorted(set(deps) - set(dependencies))
+        if unknown:
+            raise EngineError(f"stack {name} depends on unknown stack(s) {', '.join(unknown)} in the manifest",
+                              _HINT)
+
+
+def _cycle(stacks: set[str]) -> NoReturn:
+    raise EngineError(f"the stacks {', '.join(sorted(stacks))} depend on each other in a cycle",
+                      "this is a bug in the synthesized stacks; please report it")
 
 
 def ordered(entries: Mapping[str, StackEntry]) -> list[StackEntry]:

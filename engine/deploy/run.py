@@ -6,6 +6,7 @@ Each action synthesizes afresh (never a stale `out/`); the README's "Deploying" 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,11 @@ from engine.config import load_config
 from engine.deploy.aws import aws_client, aws_errors
 from engine.deploy.backend import BackendReport, ensure_state_bucket
 from engine.deploy.database import PASSWORD_ENV_PREFIX, bootstrap_from_environment
+from engine.deploy.levels import run_plan
 from engine.deploy.plan import Action, DeployPlan, build_plan, guard_destroy, plan_as_dict
 from engine.deploy.rotate import RotationReport, confirmation, plan_rotation, rotate
 from engine.deploy.secrets import SecretsReport, SecretStatus, bootstrap_secrets, secrets_status
-from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing, run_plan
+from engine.deploy.stacks import RunReport, StackOutcome, StackSummary, bucket_missing
 from engine.deploy.terraform import Runner, SubprocessRunner, check_version, find_terraform, with_plugin_cache
 from engine.deploy.verify import VerifyOptions, VerifyReport, verify
 from engine.errors import EngineError
@@ -112,19 +114,31 @@ def deploy(
 
         prepare_database(resolved, aws_client("rds", resolved.config.project.region), options.confirm, progress)
 
+    hook = threading.Lock()  # stacks finish in worker threads; the hook's AWS calls go one at a time
+
     def after_stack(outcome: StackOutcome) -> None:
         if options.action == "apply" and outcome.stack == SECRETS_AFTER:
-            secrets.append(_bootstrap_secrets(resolved, progress))
+            with hook:
+                secrets.append(_bootstrap_secrets(resolved, progress))
 
-    def confirm_stack(summary: StackSummary) -> bool:
-        return confirmed(f"{options.action} stack {summary.stack}: {summary.headline()} - go ahead?")
+    def confirm_level(summaries: tuple[StackSummary, ...]) -> bool:
+        return confirmed(level_question(options.action, summaries))
 
-    run = run_plan(plan, runner=runner, confirm=confirm_stack, progress=progress, after_stack=after_stack,
+    run = run_plan(plan, runner=runner, confirm=confirm_level, progress=progress, after_stack=after_stack,
                    version=version)
     checked = None
     if options.verify is not None and options.action == "apply" and not run.declined:
         checked = verify(resolved, options.verify, progress=progress)
     return DeployReport(environment, plan, backend, secrets[0] if secrets else None, run, checked)
+
+
+def level_question(action: Action, summaries: tuple[StackSummary, ...]) -> str:
+    """One question for a level: each stack with changes and its counts (the summaries came before)."""
+    if len(summaries) == 1:
+        return f"{action} stack {summaries[0].stack}: {summaries[0].headline()} - go ahead?"
+    names = ", ".join(s.stack for s in summaries)
+    lines = "".join(f"\n  {s.stack}: {s.headline()}" for s in summaries)
+    return f"{action} stacks {names} at the same time:{lines}\ngo ahead?"
 
 
 def status_of_config(config: Path) -> list[SecretStatus]:

@@ -1,146 +1,42 @@
-"""Run a deploy plan stack by stack: plan, summarize, confirm, apply exactly the saved plan.
+"""One stack's Terraform steps: plan and summarize it, apply exactly the saved plan; and what came of it.
 
-The first failing step stops the run, because later stacks read the outputs of earlier ones;
-the error names the stack, the step and the last lines Terraform printed.
+engine.deploy.levels runs these for every stack of a level at the same time. A failing step is
+a :class:`StackFailed` naming the stack, the step and the last lines Terraform printed.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.deploy.plan import DeployPlan, StackPlan, StepName
-from engine.deploy.terraform import Result, Runner, SubprocessRunner, check_version, tail_lines
+from engine.deploy.summary import ResourceChange, StackSummary, summarize
+from engine.deploy.terraform import Result, Runner, tail_lines
 from engine.errors import EngineError
+
+__all__ = ["ResourceChange", "RunReport", "StackFailed", "StackOutcome", "StackSummary", "StateLocked",
+           "apply_stack", "bucket_missing", "discard", "prepare_stack", "summarize"]
 
 STDERR_LINES = 15  # lines of Terraform's stderr quoted in an error
 _LOCK_ID = re.compile(r"^\s*ID:\s*(\S+)", re.MULTILINE)
 
 
-# --- plan summaries --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResourceChange:
-    address: str
-    action: Literal["create", "update", "delete", "replace", "forget"]
-    # Top-level attributes whose value changes (updates and replacements); what forces a replacement.
-    attributes: tuple[str, ...] = ()
-    replace_because: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StackSummary:
-    """The changes of one stack's saved plan, from ``terraform show -json``."""
-
-    stack: str
-    changes: tuple[ResourceChange, ...]
-    outputs_change: bool = False
-
-    def count(self, action: str) -> int:
-        return sum(1 for change in self.changes if change.action == action)
-
-    @property
-    def add(self) -> int:
-        return self.count("create") + self.count("replace")
-
-    @property
-    def change(self) -> int:
-        return self.count("update")
-
-    @property
-    def destroy(self) -> int:
-        return self.count("delete") + self.count("replace")
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.changes) or self.outputs_change
-
-    def headline(self) -> str:
-        """Terraform's own "N to add, ..." line, with what is destroyed named."""
-        if not self.has_changes:
-            return "no changes"
-        head = f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
-        if self.count("forget"):
-            head += f", {self.count('forget')} to forget"
-        if self.count("delete") or self.count("replace"):
-            head += f" (DESTROYS {self.count('delete')}, REPLACES {self.count('replace')})"
-        return head
-
-    def render(self) -> str:
-        """The headline, one line per resource with its changed attributes, and a call-out of
-        every resource that is destroyed or replaced (data in it is gone)."""
-        if not self.has_changes:
-            return f"{self.stack}: no changes"
-        marks = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "forget": "."}
-        lines = [f"{self.stack}: {self.headline()}"]
-        for c in self.changes:
-            detail = f" ({', '.join(c.attributes)})" if c.attributes and c.action in ("update", "replace") else ""
-            lines.append(f"  {marks[c.action]:>3} {c.address}{detail}")
-        for c in self.changes:
-            if c.action == "delete":
-                lines.append(f"  WARNING: {c.address} will be DESTROYED")
-            elif c.action == "replace":
-                why = f" because of {', '.join(c.replace_because)}" if c.replace_because else ""
-                lines.append(f"  WARNING: {c.address} will be DESTROYED and created again{why}")
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"add": self.add, "change": self.change, "destroy": self.destroy,
-                "replace": self.count("replace"), "has_changes": self.has_changes,
-                "resources": [{"address": c.address, "action": c.action, "attributes": list(c.attributes)}
-                              for c in self.changes]}
-
-
-def summarize(stack: str, show_json: str) -> StackSummary:
-    """Parse ``terraform show -json <plan>`` into a :class:`StackSummary`."""
-    try:
-        data = json.loads(show_json)
-    except json.JSONDecodeError as exc:
-        raise EngineError(f"stack {stack}: cannot read the plan summary from `terraform show -json`: {exc}") from None
-    changes = []
-    for item in data.get("resource_changes") or []:
-        change = item.get("change") or {}
-        action = _ACTIONS.get(tuple(change.get("actions", ())))
-        if action is not None:
-            because = tuple(".".join(str(part) for part in path) for path in change.get("replace_paths") or ())
-            changes.append(ResourceChange(str(item.get("address", "?")), action, _changed(change), because))
-    output_changes = (data.get("output_changes") or {}).values()
-    outputs = any(tuple(o.get("actions", ())) not in (("no-op",), ()) for o in output_changes)
-    return StackSummary(stack, tuple(changes), outputs)
-
-
-def _changed(change: dict[str, Any]) -> tuple[str, ...]:
-    """Top-level attributes that differ between ``before`` and ``after`` (or become known later)."""
-    before, after = change.get("before"), change.get("after")
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return ()
-    raw = change.get("after_unknown")
-    unknown: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    keys = sorted(set(before) | set(after))
-    return tuple(k for k in keys if before.get(k) != after.get(k) or unknown.get(k) is True)
-
-
-_ACTIONS: dict[tuple[str, ...], Literal["create", "update", "delete", "replace", "forget"]] = {
-    ("create",): "create",
-    ("update",): "update",
-    ("delete",): "delete",
-    ("delete", "create"): "replace",
-    ("create", "delete"): "replace",
-    ("forget",): "forget",
-}  # ("no-op",) and ("read",) change nothing
-
-
 class StackFailed(EngineError):
-    """A Terraform step failed; ``stack`` and ``step`` say where."""
+    """A Terraform step (or the hook after a stack) failed; ``stack`` and ``step`` say where.
+
+    ``report`` is set once the run has stopped: what became of every stack.
+    """
 
     def __init__(self, message: str, hint: str | None, *, stack: str, step: str) -> None:
         super().__init__(message, hint)
         self.stack = stack
         self.step = step
+        self.report: RunReport | None = None
+
+    def details(self) -> dict[str, object]:
+        return {} if self.report is None else {"stacks": [o.as_dict() for o in self.report.stacks]}
 
 
 class StateLocked(StackFailed):
@@ -151,9 +47,9 @@ class StateLocked(StackFailed):
         self.lock_id = lock_id
 
 
-# --- the run -----------------------------------------------------------------------------------------
+# --- outcomes ----------------------------------------------------------------------------------------
 
-StackStatus = Literal["applied", "planned", "no changes", "declined", "not run", "waiting"]
+StackStatus = Literal["applied", "planned", "no changes", "declined", "not run", "waiting", "failed", "interrupted"]
 # Terraform's words when a stack reads the outputs of a stack that has no state yet.
 _NO_REMOTE_STATE = "Unable to find remote state"
 
@@ -165,10 +61,11 @@ class StackOutcome:
     summary: StackSummary | None = None
     # "waiting": the stacks (or the state bucket) that must be applied before this one can be planned.
     waits_for: tuple[str, ...] = ()
+    level: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         counts = self.summary.as_dict() if self.summary is not None else None
-        return {"name": self.stack, "status": self.status, "waits_for": list(self.waits_for),
+        return {"name": self.stack, "status": self.status, "waits_for": list(self.waits_for), "level": self.level,
                 **({"add": None, "change": None, "destroy": None} if counts is None else counts)}
 
     def render(self) -> str:
@@ -194,98 +91,73 @@ class RunReport:
         """Whether `apply` would change anything: a stack with changes, or one that cannot be planned yet."""
         return any((s.summary is not None and s.summary.has_changes) or s.status == "waiting" for s in self.stacks)
 
+    def brief(self) -> str:
+        """`network applied, data failed, workloads not run`: one line for an error or an interruption."""
+        return ", ".join(f"{s.stack} {s.status}" for s in self.stacks)
+
 
 def bucket_missing(plan: DeployPlan, version: str, progress: Callable[[str], None]) -> RunReport:
     """`plan` without a state bucket: there is no state, so every stack would be created; say so."""
     progress("no stack can be planned before apply creates the state bucket; every resource would be created")
-    return RunReport(plan.action, version, tuple(StackOutcome(s.name, "waiting", waits_for=("the state bucket",))
-                                                 for s in plan.stacks))
+    return RunReport(plan.action, version, tuple(StackOutcome(s.name, "waiting", waits_for=("the state bucket",),
+                                                              level=s.level) for s in plan.stacks))
 
 
-def run_plan(
-    plan: DeployPlan,
-    *,
-    runner: Runner | None = None,
-    confirm: Callable[[StackSummary], bool],
-    progress: Callable[[str], None],
-    after_stack: Callable[[StackOutcome], None] = lambda _: None,
-    version: str | None = None,
-) -> RunReport:
-    """Execute ``plan``: per stack, in order, its steps (``init``, ``plan -out``, ``show -json``, ``apply``).
+# --- one stack ---------------------------------------------------------------------------------------
 
-    ``confirm`` is asked once per stack whose plan has changes, after ``progress`` has been
-    given the summary; returning False stops the run there (nothing more is applied, and the
-    report says ``declined``). For ``--yes`` the CLI passes ``lambda _: True``. ``after_stack``
-    runs after each stack that was not declined (the secrets bootstrap hooks in there).
-    Raises :class:`StackFailed` (or :class:`StateLocked`) at the first failing step. For
-    ``plan``, a stack that reads the outputs of a stack without state yet is ``waiting``, and
-    the run goes on. ``version`` is the already checked Terraform version.
+
+def prepare_stack(plan: DeployPlan, stack: StackPlan, run: Runner, say: Callable[[str], None]) -> StackOutcome:
+    """``init``, ``plan -out`` and ``show -json`` of one stack.
+
+    The outcome is final (``planned``, ``waiting``, ``no changes``) or ``not run`` with the summary
+    of a saved plan that waits for the level's confirmation and :func:`apply_stack`. A final
+    outcome's saved plan is deleted here; a failing step raises :class:`StackFailed`.
     """
-    run = runner if runner is not None else SubprocessRunner(output=progress, prefix=True)
-    if version is None:
-        version = check_version(plan.terraform_bin, run, plan.manifest.parent)
-    progress(f"{plan.action} with {plan.terraform_bin} {version}: {' -> '.join(plan.order)}")
-    outcomes: list[StackOutcome] = []
-    for stack in plan.stacks:
-        outcome = _run_stack(plan, stack, run, confirm, progress)
-        outcomes.append(outcome)
-        if outcome.status == "declined":
-            break
-        after_stack(outcome)
-    outcomes += [StackOutcome(s.name, "not run") for s in plan.stacks[len(outcomes):]]
-    return RunReport(plan.action, version, tuple(outcomes))
-
-
-def _run_stack(
-    plan: DeployPlan,
-    stack: StackPlan,
-    run: Runner,
-    confirm: Callable[[StackSummary], bool],
-    progress: Callable[[str], None],
-) -> StackOutcome:
     if not stack.working_dir.is_dir():
         raise StackFailed(f"stack {stack.name}: working directory {stack.working_dir} does not exist",
                           "Synthesize the environment again.", stack=stack.name, step="init")
+    pending = False  # a saved plan kept for the apply
     try:
-        return _steps(plan, stack, run, confirm, progress)
+        summary: StackSummary | None = None
+        for step in stack.steps:
+            if step.name == "apply":
+                break
+            say(f"[{stack.name}] terraform {step.name}")
+            result = run(step.argv, stack.working_dir, quiet=step.name == "show")
+            if result.returncode != 0:
+                if plan.action == "plan" and step.name == "plan" and _NO_REMOTE_STATE in result.stderr + result.stdout:
+                    waits = stack.depends_on or ("the stacks it reads",)
+                    say(f"[{stack.name}] waiting: it reads outputs of {', '.join(waits)}, which has no state yet")
+                    return StackOutcome(stack.name, "waiting", waits_for=waits, level=stack.level)
+                raise _failure(stack, step.name, result)
+            if step.name == "show":
+                summary = summarize(stack.name, result.stdout)
+        assert summary is not None  # every action has a show step
+        if plan.action == "plan":
+            return StackOutcome(stack.name, "planned", summary, level=stack.level)
+        if not summary.has_changes:
+            return StackOutcome(stack.name, "no changes", summary, level=stack.level)
+        pending = True
+        return StackOutcome(stack.name, "not run", summary, level=stack.level)
     finally:
-        _discard(stack)  # used, declined or failed: the saved plan holds values in clear text
+        if not pending:
+            discard(stack)  # nothing will apply it: the saved plan holds values in clear text
 
 
-def _steps(
-    plan: DeployPlan,
-    stack: StackPlan,
-    run: Runner,
-    confirm: Callable[[StackSummary], bool],
-    progress: Callable[[str], None],
-) -> StackOutcome:
-    summary: StackSummary | None = None
-    for step in stack.steps:
-        if step.name == "apply":
-            assert summary is not None  # the show step always precedes apply
-            if not summary.has_changes:
-                progress(f"[{stack.name}] nothing to apply")
-                return StackOutcome(stack.name, "no changes", summary)
-            if not confirm(summary):
-                progress(f"[{stack.name}] not applied: declined")
-                return StackOutcome(stack.name, "declined", summary)
-        progress(f"[{stack.name}] terraform {step.name}")
-        result = run(step.argv, stack.working_dir, quiet=step.name == "show")
+def apply_stack(stack: StackPlan, run: Runner, say: Callable[[str], None], summary: StackSummary) -> StackOutcome:
+    """``apply`` of the stack's confirmed saved plan, which is deleted afterwards whatever happens."""
+    try:
+        step = next(s for s in stack.steps if s.name == "apply")
+        say(f"[{stack.name}] terraform apply")
+        result = run(step.argv, stack.working_dir)
         if result.returncode != 0:
-            if plan.action == "plan" and step.name == "plan" and _NO_REMOTE_STATE in result.stderr + result.stdout:
-                waits = stack.depends_on or ("the stacks it reads",)
-                progress(f"[{stack.name}] waiting: it reads outputs of {', '.join(waits)}, which has no state yet")
-                return StackOutcome(stack.name, "waiting", waits_for=waits)
-            raise _failure(stack, step.name, result)
-        if step.name == "show":
-            summary = summarize(stack.name, result.stdout)
-            progress(summary.render())
-    if plan.action == "plan":
-        return StackOutcome(stack.name, "planned", summary)
-    return StackOutcome(stack.name, "applied", summary)
+            raise _failure(stack, "apply", result)
+        return StackOutcome(stack.name, "applied", summary, level=stack.level)
+    finally:
+        discard(stack)
 
 
-def _discard(stack: StackPlan) -> None:
+def discard(stack: StackPlan) -> None:
     """Remove the saved plan once used: it holds the stack's values in clear text."""
     (stack.working_dir / stack.plan_file).unlink(missing_ok=True)
 

@@ -1,7 +1,9 @@
 """The Terraform (or OpenTofu) binary: finding it, checking its version, running it.
 
 A child runs in its own process group, so Ctrl-C reaches only the engine, which then stops
-Terraform gracefully (it must release its state lock) instead of killing it mid-write.
+Terraform gracefully (it must release its state lock) instead of killing it mid-write. Several
+stacks run at once from worker threads; Ctrl-C reaches the main thread only, which stops them
+all through :func:`interrupt_running`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +113,9 @@ def with_plugin_cache(environ: Mapping[str, str]) -> dict[str, str]:
 class SubprocessRunner:
     """Run a command as a child in its own process group; capture stdout and stderr.
 
-    ``output`` receives stdout line by line as it arrives (the CLI echoes it, so a 15 minute
+    Safe to call from several threads at once: each call keeps its own state, and ``output``
+    gets whole lines only (it must be thread-safe itself). ``output`` receives stdout line by
+    line as it arrives (the CLI echoes it, so a 15 minute
     EKS apply is not silent); with ``prefix`` each line starts with ``[stack]``, the name of the
     working directory. ``grace_seconds`` is how long an interrupted Terraform gets to
     stop cleanly (it releases the state lock) before it is killed.
@@ -136,6 +141,8 @@ class SubprocessRunner:
         drain.start()
         stdout: list[str] = []
         label = f"[{cwd.name}] " if self.prefix else ""
+        with _RUNNING_LOCK:
+            _RUNNING[child] = self.grace_seconds
         try:
             for line in child.stdout:
                 stdout.append(line)
@@ -147,6 +154,9 @@ class SubprocessRunner:
             drain.join(timeout=1)
             _close(child)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(child, None)
         drain.join()
         _close(child)
         return Result(child.returncode, "".join(stdout), "".join(stderr))
@@ -169,6 +179,35 @@ class SubprocessRunner:
         _kill_group(child)  # leftovers of the group (provider plugins) after Terraform exited
         child.wait()
         drain.join(timeout=1)
+
+
+# Children started by any SubprocessRunner and still running, with their grace seconds.
+_RUNNING: dict[subprocess.Popen[str], float] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def interrupt_running() -> int:
+    """Stop every running child as Ctrl-C stops one: SIGINT to its group, SIGKILL after its grace.
+
+    For the main thread after Ctrl-C while worker threads run Terraform: their read loops end
+    when the children exit. A second Ctrl-C kills what is left at once. Returns how many there were.
+    """
+    with _RUNNING_LOCK:
+        children = dict(_RUNNING)
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGINT)
+    started = time.monotonic()
+    try:
+        for child, grace in children.items():
+            try:
+                child.wait(timeout=max(0.0, started + grace - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_group(child)
+    finally:  # the grace is over, or a second Ctrl-C came: leftovers (provider plugins) go now
+        for child in children:
+            _kill_group(child)
+    return len(children)
 
 
 def _close(child: subprocess.Popen[str]) -> None:

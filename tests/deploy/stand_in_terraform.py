@@ -46,7 +46,8 @@ class StandIn:
 def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandIn:
     log = tmp_path / "stand-in-calls.jsonl"
     monkeypatch.setenv("STAND_IN_TF_LOG", str(log))
-    for name in ("VERSION", "CHANGES", "FAIL", "LOCKED", "HANG", "NO_STATE"):
+    for name in ("VERSION", "CHANGES", "FAIL", "LOCKED", "HANG", "NO_STATE", "TOGETHER", "TOGETHER_SECONDS", "SLOW",
+                 "LINES"):
         monkeypatch.delenv(f"STAND_IN_TF_{name}", raising=False)
     # `#!/usr/bin/env python3` finds this interpreter first: no shim start-up cost per call.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -57,8 +57,9 @@ def test_apply_bootstraps_state_and_secrets_and_applies_in_order_with_stand_in_t
     states = {s["name"]: s["state"] for s in report["secrets"]}
     assert states["acme-dev/jwt-secret"] == "generated"
     assert states["acme-dev/smtp-password"] == "set"
-    # the applies ran stack after stack, each of its own saved plan
-    assert [stack for stack, command in stand_in.commands() if command == "apply"] == stacks
+    # the applies ran level after level (cluster and data together), each of its own saved plan
+    applied = [stack for stack, command in stand_in.commands() if command == "apply"]
+    assert applied[0] == "network" and sorted(applied[1:3]) == ["cluster", "data"] and applied[3] == "workloads"
     # the anon key is signed with the generated JWT secret
     client = boto3.client("secretsmanager", region_name=REGION)
     key = client.get_secret_value(SecretId="acme-dev/jwt-secret")["SecretString"]
@@ -89,18 +90,23 @@ def test_a_secret_only_the_user_has_stops_apply_after_the_data_stack_with_stand_
     err = capsys.readouterr().err
     assert "need a value only you can give: acme-dev/smtp-password" in err
     assert "put-secret-value --secret-id acme-dev/smtp-password" in err
-    assert [stack for stack, command in stand_in.commands() if command == "apply"] == ["network", "cluster", "data"]
+    # cluster shares data's level, so it was applied beside it; nothing after that level ran
+    applied = [stack for stack, command in stand_in.commands() if command == "apply"]
+    assert applied[0] == "network" and sorted(applied[1:]) == ["cluster", "data"]
 
 
 def test_dry_run_touches_nothing(tmp_path: Path, aws: AwsEnv, stand_in: StandIn,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(tmp_path, "apply", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "apply: 4 stack(s) in this order: network -> cluster -> data -> workloads" in out
+    assert ("apply: 4 stack(s) in 3 level(s): level 1: network; level 2: cluster, data (in parallel); "
+            "level 3: workloads") in out
+    assert out.index("\nlevel 1: network\n") < out.index("\nlevel 2: cluster, data") < out.index("  data  (in ")
+    assert out.index("  data  (in ") < out.index("\nlevel 3: workloads\n") < out.index("  workloads  (in ")
     assert _run(tmp_path, "destroy", "--dry-run", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["dry_run"] and report["stacks"] is None and report["terraform_version"] is None
-    assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "data", "cluster", "network"]
+    assert [s["name"] for s in report["plan"]["stacks"]] == ["workloads", "cluster", "data", "network"]
     assert stand_in.calls() == [] and not _bucket_exists()
 
 
@@ -168,7 +174,7 @@ def test_production_destroy_needs_its_name_before_synthesis_with_stand_in_terraf
     assert stand_in.calls() == [] and not (tmp_path / "out").exists()
     assert _run(tmp_path, "destroy", "--yes", "--confirm", "prod", config=PROD) == 0
     destroyed = [stack for stack, command in stand_in.commands() if command == "apply"]
-    assert destroyed == ["workloads", "data", "cluster", "network"]
+    assert destroyed[0] == "workloads" and sorted(destroyed[1:3]) == ["cluster", "data"] and destroyed[3] == "network"
 
 
 def test_credentials_of_another_account_are_refused(

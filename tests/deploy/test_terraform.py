@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from engine.deploy.levels import run_plan
 from engine.deploy.plan import StackPlan, Step, build_plan, guard_destroy, plan_as_dict, render_text
-from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, run_plan, summarize
+from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, summarize
 from engine.deploy.terraform import SubprocessRunner, find_terraform, with_plugin_cache
 from engine.errors import EngineError
 from engine.manifest import stack_order
@@ -51,11 +52,16 @@ def step(stack: StackPlan, name: str) -> Step | None:
 
 
 def run(stand_in: StandIn, manifest: Path, action: Any = "apply", *, answer: bool = True,
-        confirmed: list[StackSummary] | None = None, runner: SubprocessRunner | None = None) -> Any:
+        confirmed: list[StackSummary] | None = None, runner: SubprocessRunner | None = None,
+        questions: list[tuple[str, ...]] | None = None) -> Any:
+    """Run ``manifest`` with the stand-in; every confirmation answers ``answer`` and is recorded:
+    its summaries in ``confirmed``, the stacks it asked about (one question) in ``questions``."""
     seen = confirmed if confirmed is not None else []
+    asked = questions if questions is not None else []
 
-    def confirm(summary: StackSummary) -> bool:
-        seen.append(summary)
+    def confirm(summaries: tuple[StackSummary, ...]) -> bool:
+        seen.extend(summaries)
+        asked.append(tuple(s.stack for s in summaries))
         return answer
 
     plan = build_plan(action, manifest, stand_in.binary)
@@ -142,11 +148,14 @@ def test_writers_render_every_command(tmp_path: Path) -> None:
     plan = build_plan("destroy", write_manifest(tmp_path, CHAIN), "terraform")
 
     text = render_text(plan)
-    assert text.splitlines()[0] == "destroy: 3 stack(s) in this order: cluster -> data -> network"
+    assert text.splitlines()[0] == ("destroy: 3 stack(s) in 3 level(s): level 1: cluster; level 2: data; "
+                                    "level 3: network")
     assert "     terraform plan -input=false -no-color -out=cluster.tfplan -destroy" in text
-    assert text.index("1. cluster") < text.index("2. data") < text.index("3. network")
+    assert text.index("\nlevel 1: cluster\n") < text.index("\nlevel 2: data\n") < text.index("\nlevel 3: network\n")
     as_json = json.loads(json.dumps(plan_as_dict(plan)))
     assert [s["name"] for s in as_json["stacks"]] == ["cluster", "data", "network"]
+    assert [s["level"] for s in as_json["stacks"]] == [1, 2, 3]
+    assert as_json["levels"] == [["cluster"], ["data"], ["network"]]
     assert as_json["stacks"][0]["steps"][-1]["argv"] == ["terraform", "apply", "-input=false", "-no-color",
                                                          "cluster.tfplan"]
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from engine.identities import SERVICE_ACCOUNTS
+from engine.stack_graph import dependencies
 from tests.support import ENVIRONMENTS, Synthesized
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-"
@@ -419,3 +420,23 @@ def test_data_stack_outputs_what_aws_assigns(env: Synthesized) -> None:
     assert secret == "${aws_db_instance.database.master_user_secret[0].secret_arn}"
     assert ("waf_acl_arn" in outputs) == env.resolved.config.security.waf.enabled
     assert not any(o.get("sensitive") for name, o in outputs.items() if not name.startswith("cross-stack-output"))
+
+
+def _before(graph: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    """Every stack that must come before each stack (the transitive closure of its dependencies)."""
+    closure: dict[str, set[str]] = {}
+
+    def of(name: str) -> set[str]:
+        if name not in closure:
+            closure[name] = {d for dep in graph[name] for d in {dep, *of(dep)}}
+        return closure[name]
+
+    return {name: of(name) for name in graph}
+
+
+def test_synthesized_stack_graph_is_the_described_one(env: Synthesized) -> None:
+    # engine/stack_graph.py is what `supa-engine graph` prints; the manifest is what deploy runs.
+    # The same order constraints (a direct edge implied by others, such as workloads reading
+    # network, changes nothing) mean the same levels.
+    synthesized = {name: tuple(s["dependencies"]) for name, s in env.manifest["stacks"].items()}
+    assert _before(synthesized) == _before(dependencies(env.resolved.config))
