@@ -3,7 +3,8 @@
 Terraform always allows a major upgrade (see engine.targets.terraform.database); this is the gate.
 The live instance is compared with the config: a major upgrade takes a named manual snapshot
 first (kept until someone deletes it; aws_db_instance has no such attribute) and, in production,
-needs `--confirm <environment>`, as does replacing a live instance with a restore.
+needs `--confirm <environment>`, as does replacing a live instance with a restore. A new restore
+source replaces the instance rather than upgrading it, so then versions are not compared.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ def prepare_database(resolved: Resolved, rds: Any, confirm: str | None,
     environment = resolved.config.project.environment
     production = resolved.config.project.tier == "production"
     restore = resolved.config.database.restore
-    if restore is not None and restore.mode == "replace":
-        tags = {t["Key"]: t["Value"] for t in live.get("TagList", [])}
-        if tags.get(RESTORED_FROM) != restored_from(restore) and production and confirm != environment:
+    tags = {t["Key"]: t["Value"] for t in live.get("TagList", [])}
+    if restore is not None and tags.get(RESTORED_FROM) != restored_from(restore):
+        if restore.mode == "replace" and production and confirm != environment:
             raise EngineError(f"this apply replaces the live database {identifier} with a restore of "
                               f"{restored_from(restore)}", f"pass --confirm {environment} to replace it")
+        # A new restore source replaces the instance (snapshot_identifier and restore_to_point_in_time
+        # force a new one): the live version is not upgraded, so no upgrade snapshot nor downgrade refusal.
+        return None
     current = str(live["EngineVersion"]).split(".")[0]
     target = resolved.config.database.engine_version
     if int(target) < int(current):

@@ -158,7 +158,7 @@ def moto_version() -> str:
 
 @dataclass
 class Moto:
-    """moto's HTTP server in a child process (tests/deploy/emulator_moto.py: two S3 gaps corrected),
+    """moto's HTTP server in a child process (tests/deploy/emulator_moto.py: two S3 gaps and one RDS gap corrected),
     with AWS managed policies loaded: the roles attach several of them."""
 
     endpoint: str

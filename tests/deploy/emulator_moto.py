@@ -1,6 +1,11 @@
-"""moto's server with two S3 bucket policy shortcuts of moto corrected; run as ``python -m tests.deploy.emulator_moto``.
+"""moto's server with two S3 bucket policy shortcuts and one RDS shortcut of moto corrected; run as
+``python -m tests.deploy.emulator_moto``.
 
-Both are emulator gaps (moto 5.2.5), not properties of our policies, which real S3 accepts:
+All are emulator gaps (moto 5.2.5), not properties of our stacks, which real AWS accepts:
+
+- Every RDS instance gets the same ``DbiResourceId``. The aws provider finds an instance by that
+  id (its Terraform id), so with a second instance (a restore drill beside its source) it finds
+  none. Here each instance gets its own, as in RDS, a restored one included.
 
 - Bucket policy enforcement ignores a statement's Condition, so the TLS-only statement
   (Deny ``s3:*`` when ``aws:SecureTransport`` is false) refuses every object request. Here
@@ -17,9 +22,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import secrets
+import string
 import sys
 from typing import Any
 
+from moto.rds import models as rds_models
 from moto.s3 import models
 from moto.server import main
 
@@ -58,12 +66,21 @@ def _log_permissions_enabled_policy(target_bucket: models.FakeBucket, target_pre
     return False
 
 
+_create_instance = rds_models.DBInstance.__init__
+
+
+def _instance_with_own_resource_id(self: rds_models.DBInstance, *args: Any, **kwargs: Any) -> None:
+    _create_instance(self, *args, **kwargs)
+    self.dbi_resource_id = "db-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+
+
 # Fail loudly if another moto release renamed what is replaced here, rather than test less.
 for _name in ("get_permission", "_log_permissions_enabled_policy"):
     if not callable(getattr(models.FakeBucket, _name, None)):
         raise SystemExit(f"moto {models.__name__}: FakeBucket.{_name} is gone; revisit tests/deploy/emulator_moto.py")
 models.FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
 models.FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)  # type: ignore[method-assign]
+rds_models.DBInstance.__init__ = _instance_with_own_resource_id  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -12,9 +12,6 @@ mirror lacks, so it never runs here.
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,83 +20,14 @@ import pytest
 
 from engine.config import load_config
 from engine.deploy.backend import ensure_state_bucket
-from engine.deploy.run import DeployOptions, DeployReport, deploy
 from engine.deploy.stacks import StackFailed
 from engine.resolve import resolve
-from tests.deploy.emulator import (
-    TERRAFORM_VARIABLES,
-    EmulatorRunner,
-    Moto,
-    aws_environment,
-    moto_version,
-    terraform_env,
-)
-from tests.deploy.moto_server import isolate_from_real_aws
+from tests.deploy.emulator import Moto, terraform_env
+from tests.deploy.emulator_deployment import Deployment, changes, created, emulated_environment, moto, statuses
 from tests.support import ROOT
 
-__all__ = ["terraform_env"]
+__all__ = ["moto", "terraform_env"]
 DEV, PROD = ROOT / "environments" / "dev.yaml", ROOT / "environments" / "prod.yaml"
-
-
-@pytest.fixture(scope="module")
-def moto(terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    server = Moto.start(tmp_path_factory.mktemp("moto") / "moto.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Deployment:
-    """One environment deployed through the engine against a fresh moto."""
-
-    def __init__(self, config: Path, region: str, moto: Moto, env: dict[str, str], out: Path,
-                 *, only: frozenset[str] | None = None) -> None:
-        self.config, self.region, self.out = config, region, out
-        self.runner = EmulatorRunner(moto.endpoint, env, only=only, after_apply={"data": self._operator_secrets})
-        self.phases: dict[str, float] = {}
-
-    def _operator_secrets(self) -> None:
-        """What the operator gives between the data stack and the secrets bootstrap."""
-        client = boto3.client("secretsmanager", region_name=self.region)
-        for secret in client.list_secrets()["SecretList"]:
-            if secret["Name"].endswith("/smtp-password"):
-                client.put_secret_value(SecretId=secret["ARN"], SecretString="from the mail provider")
-
-    def run(self, phase: str, action: str, config: Path | None = None) -> DeployReport:
-        started = time.monotonic()
-        try:
-            options = DeployOptions(action=action, out=self.out, yes=True, confirm="prod")  # type: ignore[arg-type]
-            return deploy(config or self.config, options, ask=lambda _: True, progress=lambda _: None,
-                          runner=self.runner)
-        finally:
-            self.phases[phase] = time.monotonic() - started
-
-
-def _environment(moto: Moto, terraform_env: dict[str, str], region: str,
-                 monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    moto.reset()
-    isolate_from_real_aws(monkeypatch)
-    for name, value in aws_environment(moto.endpoint, region).items():
-        monkeypatch.setenv(name, value)
-    # Terraform gets the same isolated environment as boto3, plus the mirror-only CLI config.
-    return {**os.environ, **{name: terraform_env[name] for name in TERRAFORM_VARIABLES}}
-
-
-def _statuses(report: DeployReport) -> dict[str, str]:
-    assert report.run is not None
-    return {outcome.stack: outcome.status for outcome in report.run.stacks}
-
-
-def _created(report: DeployReport) -> dict[str, int]:
-    assert report.run is not None
-    return {o.stack: o.summary.add for o in report.run.stacks if o.summary is not None and o.summary.add}
-
-
-def _changes(report: DeployReport) -> dict[str, list[str]]:
-    assert report.run is not None
-    return {o.stack: [f"{c.action} {c.address}" for c in o.summary.changes]
-            for o in report.run.stacks if o.summary is not None and o.summary.has_changes}
 
 
 def _empty_bucket(bucket: str, region: str) -> None:
@@ -132,24 +60,16 @@ def remaining(region: str) -> dict[str, Any]:
     }
 
 
-def _report(name: str, deployment: Deployment, figures: dict[str, Any]) -> None:
-    timings = {phase: round(seconds) for phase, seconds in deployment.phases.items()}
-    stacks = {stack: round(deployment.runner.seconds(stack)) for stack in dict.fromkeys(
-        s for s, step, _ in deployment.runner.timings if step != "version")}
-    print(f"\n{name} (moto {moto_version()}): {figures}; wall seconds per phase {timings}, "
-          f"Terraform seconds per stack over all phases {stacks}; skipped stacks {deployment.runner.skipped}")
-
-
 @pytest.mark.slow
 def test_first_plan_of_a_fresh_environment_changes_nothing_and_says_what_waits_against_moto(
     moto: Moto, terraform_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _environment(moto, terraform_env, "eu-west-1", monkeypatch)
+    env = emulated_environment(moto, terraform_env, "eu-west-1", monkeypatch)
     dev = Deployment(DEV, "eu-west-1", moto, env, tmp_path / "out")
 
     blank = dev.run("plan (no state bucket)", "plan")
     assert blank.backend is not None and blank.backend.state == "would create"
-    assert set(_statuses(blank).values()) == {"waiting"} and remaining("eu-west-1")["buckets"] == []
+    assert set(statuses(blank).values()) == {"waiting"} and remaining("eu-west-1")["buckets"] == []
     # Terraform only told its version: with no state there is nothing to plan against
     assert {step for _, step, _ in dev.runner.timings} == {"version"}
 
@@ -158,41 +78,41 @@ def test_first_plan_of_a_fresh_environment_changes_nothing_and_says_what_waits_a
     fresh = dev.run("plan (empty state)", "plan")
     assert fresh.run is not None and fresh.run.has_changes
     outcomes = {o.stack: o for o in fresh.run.stacks}
-    assert outcomes["network"].status == "planned" and _created(fresh)["network"] > 0
+    assert outcomes["network"].status == "planned" and created(fresh)["network"] > 0
     # every stack that reads another stack's outputs waits for it, with real Terraform's error
     waiting = {name: o.waits_for for name, o in outcomes.items() if o.status == "waiting"}
     assert waiting and "network" not in waiting and all(waits for waits in waiting.values())
     assert remaining("eu-west-1")["vpcs"] == []  # plan created nothing
     assert not list((tmp_path / "out").rglob("*.tfplan"))
-    _report("dev first plan", dev, {"planned": _created(fresh), "waiting": waiting})
+    dev.report("dev first plan", {"planned": created(fresh), "waiting": waiting})
 
 
 @pytest.mark.slow
 def test_dev_applies_then_reapplies_without_changes_then_destroys_against_moto(
     moto: Moto, terraform_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _environment(moto, terraform_env, "eu-west-1", monkeypatch)
+    env = emulated_environment(moto, terraform_env, "eu-west-1", monkeypatch)
     dev = Deployment(DEV, "eu-west-1", moto, env, tmp_path / "out")
 
     first = dev.run("apply", "apply")
-    assert _statuses(first) == {"network": "applied", "data": "applied", "cluster": "applied",
+    assert statuses(first) == {"network": "applied", "data": "applied", "cluster": "applied",
                                 "workloads": "no changes"}
     assert dev.runner.skipped == ["workloads"]
     assert first.backend is not None and first.backend.state == "created"
     assert first.secrets is not None and {s.state for s in first.secrets.secrets} <= {"generated", "set"}
-    created = _created(first)
-    assert set(created) == {"network", "data", "cluster"}
+    made = created(first)
+    assert set(made) == {"network", "data", "cluster"}
 
     second = dev.run("re-apply", "apply")
-    assert _changes(second) == {}, "a second apply must change nothing"
-    assert set(_statuses(second).values()) == {"no changes"}
+    assert changes(second) == {}, "a second apply must change nothing"
+    assert set(statuses(second).values()) == {"no changes"}
 
     # Deletion protection is on by design (database.deletion_protection defaults to true; the
     # prod test shows destroy stopping there). The operator's way out: switch it off, apply, destroy.
     unprotected = tmp_path / "dev-unprotected.yaml"
     unprotected.write_text(f"extends: {DEV}\nproject:\n  environment: dev\ndatabase:\n  deletion_protection: false\n")
     lifted = dev.run("apply (protection off)", "apply", unprotected)
-    assert _changes(lifted) == {"data": ["update aws_db_instance.database"]}
+    assert changes(lifted) == {"data": ["update aws_db_instance.database"]}
     # The log bucket keeps the access logs S3 delivered (no force_destroy, by design): destroy
     # stops there until the operator has emptied it.
     with pytest.raises(StackFailed) as kept:
@@ -200,29 +120,29 @@ def test_dev_applies_then_reapplies_without_changes_then_destroys_against_moto(
     assert kept.value.stack == "data" and "BucketNotEmpty" in str(kept.value)
     _empty_bucket("acme-dev-logs-eu-west-1", "eu-west-1")
     gone = dev.run("destroy", "destroy", unprotected)
-    assert set(_statuses(gone).values()) <= {"applied", "no changes"}
+    assert set(statuses(gone).values()) <= {"applied", "no changes"}
     left = remaining("eu-west-1")
     # Left by design: the state bucket (the engine's bootstrap, outside Terraform) and the final
     # database snapshot; KMS keys are pending deletion, secrets scheduled for deletion.
     assert left["buckets"] == ["acme-dev-tfstate-eu-west-1"] and "acme-dev-final" in left["db_snapshots"]
     assert left["vpcs"] == left["db_instances"] == left["eks_clusters"] == left["kms_keys_enabled"] == []
-    _report("dev", dev, {"created": created, "second apply changes": 0, "left": left})
+    dev.report("dev", {"created": made, "second apply changes": 0, "left": left})
 
 
 @pytest.mark.slow
 def test_prod_network_and_data_apply_then_reapply_without_changes_then_destroy_against_moto(
     moto: Moto, terraform_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _environment(moto, terraform_env, "eu-west-1", monkeypatch)
+    env = emulated_environment(moto, terraform_env, "eu-west-1", monkeypatch)
     prod = Deployment(PROD, "eu-west-1", moto, env, tmp_path / "out", only=frozenset({"network", "data"}))
 
     first = prod.run("apply", "apply")
-    assert {s: v for s, v in _statuses(first).items() if s in {"network", "data"}} == {
+    assert {s: v for s, v in statuses(first).items() if s in {"network", "data"}} == {
         "network": "applied", "data": "applied"}
-    created = _created(first)
+    made = created(first)
 
     second = prod.run("re-apply", "apply")
-    assert _changes(second) == {}, "a second apply must change nothing"
+    assert changes(second) == {}, "a second apply must change nothing"
 
     # Production requires deletion protection: destroy stops at the database, by design.
     with pytest.raises(StackFailed) as refused:
@@ -230,4 +150,4 @@ def test_prod_network_and_data_apply_then_reapply_without_changes_then_destroy_a
     assert refused.value.stack == "data" and "protection" in str(refused.value).lower()
     left = remaining("eu-west-1")
     assert left["db_instances"] == ["acme-prod"]
-    _report("prod", prod, {"created": created, "second apply changes": 0, "left": left})
+    prod.report("prod", {"created": made, "second apply changes": 0, "left": left})

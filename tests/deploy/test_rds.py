@@ -80,3 +80,21 @@ def test_replacing_production_with_a_restore_needs_confirm(aws: AwsEnv, tmp_path
     rds.delete_db_instance(DBInstanceIdentifier="acme-prod", SkipFinalSnapshot=True)
     _live(rds, "acme-prod", "16.4", [{"Key": "RestoredFrom", "Value": "acme-prod-before-postgres17"}])
     assert prepare_database(resolved, rds, None, print) is None
+
+
+def test_a_new_restore_source_replaces_the_instance_so_versions_are_not_compared(aws: AwsEnv, tmp_path: Path) -> None:
+    # A drill restored to prod's latest time (16), re-pointed at the snapshot taken before prod's upgrade (15):
+    # Terraform replaces the instance, so this is neither a downgrade nor an upgrade needing a snapshot.
+    rds = aws_client("rds", aws.region)
+    _live(rds, "acme-drill", "16.4", [{"Key": "RestoredFrom", "Value": "acme-prod@latest"}])
+    back = _resolved(tmp_path, "dev", "project: {environment: drill}\ndatabase: {engine_version: '15', "
+                     "restore: {mode: drill, snapshot_identifier: acme-prod-before-postgres16}}")
+    assert prepare_database(back, rds, None, print) is None
+    forward = _resolved(tmp_path, "dev", "project: {environment: drill}\ndatabase: {engine_version: '17', "
+                        "restore: {mode: drill, snapshot_identifier: acme-prod-before-postgres16}}")
+    assert prepare_database(forward, rds, None, print) is None
+    assert rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
+    # once restored from that source, the version gate applies again
+    rds.delete_db_instance(DBInstanceIdentifier="acme-drill", SkipFinalSnapshot=True)
+    _live(rds, "acme-drill", "15.8", [{"Key": "RestoredFrom", "Value": "acme-prod-before-postgres16"}])
+    assert prepare_database(forward, rds, None, print) == "acme-drill-before-postgres17"

@@ -24,7 +24,9 @@ def _rds_cmk(env: Env) -> Iterator[Finding]:
         body = db.body
         if not is_true(body.get("storage_encrypted")):
             yield db.finding("RDS_CMK", "storage_encrypted must be true")
-        if not env.refs_to(db.stack, body.get("kms_key_id"), "aws_kms_key", ("arn",)):
+        # A restore keeps the key of its snapshot or source instance (another environment's CMK).
+        restored = body.get("snapshot_identifier") or body.get("restore_to_point_in_time")
+        if not restored and not env.refs_to(db.stack, body.get("kms_key_id"), "aws_kms_key", ("arn",)):
             yield db.finding("RDS_CMK", "kms_key_id must reference an aws_kms_key arn (not the aws/rds key)")
         if is_true(body.get("publicly_accessible")):
             yield db.finding("RDS_CMK", "publicly_accessible must be false")

@@ -113,7 +113,9 @@ def database(stack: BaseStack, *, key_arn: str, logs_key_arn: str, group: Securi
     ]
     restore = db.restore
     point = restore.point_in_time if restore else None
-    # A restored instance takes its master user and database from the snapshot or source.
+    # A restored instance takes its master user, database and storage key from the snapshot or
+    # source: RDS restores a snapshot with its own key, and the provider sends none with a point in
+    # time restore, so a kms_key_id here would force a replacement on every later plan.
     instance = DbInstance(
         stack, "database", identifier=identifier, engine="postgres", engine_version=db.engine_version,
         snapshot_identifier=restore.snapshot_identifier if restore else None,
@@ -123,7 +125,7 @@ def database(stack: BaseStack, *, key_arn: str, logs_key_arn: str, group: Securi
         allow_major_version_upgrade=True, apply_immediately=True, tags=_restore_tags(stack),
         instance_class=db.instance_class, allocated_storage=db.allocated_storage_gib,
         max_allocated_storage=db.max_allocated_storage_gib, storage_type="gp3", storage_encrypted=True,
-        kms_key_id=key_arn, manage_master_user_password=True,
+        kms_key_id=key_arn if restore is None else None, manage_master_user_password=True,
         db_name="postgres" if restore is None else None, username=MASTER_USERNAME if restore is None else None,
         master_user_secret_kms_key_id=key_arn, iam_database_authentication_enabled=True,
         performance_insights_enabled=db.performance_insights,

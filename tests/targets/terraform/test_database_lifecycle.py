@@ -48,7 +48,8 @@ def test_restore_drill_from_a_snapshot(tmp_path: Path) -> None:
     assert instance["identifier"] == "acme-drill"
     assert instance["snapshot_identifier"] == "acme-prod-before-postgres17"
     assert instance["tags"] == {"RestoredFrom": "acme-prod-before-postgres17"}
-    assert "username" not in instance and "db_name" not in instance  # they come from the snapshot
+    # they come from the snapshot, its key included (a key here would replace the instance on every plan)
+    assert "username" not in instance and "db_name" not in instance and "kms_key_id" not in instance
     assert instance["storage_encrypted"] is True and instance["publicly_accessible"] is False
 
 
@@ -62,6 +63,7 @@ def test_restore_to_a_point_in_time(tmp_path: Path) -> None:
     assert instance["restore_to_point_in_time"] == {"source_db_instance_identifier": "acme-prod",
                                                     "restore_time": "2026-03-01T09:30:00Z"}
     assert instance["tags"] == {"RestoredFrom": "acme-prod@2026-03-01T09:30:00Z"}
+    assert "kms_key_id" not in instance  # the source's key: the provider sends none with this restore
 
 
 def test_upgrade_plan_from_the_last_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
