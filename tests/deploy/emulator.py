@@ -232,6 +232,8 @@ class EmulatorRunner:
     log: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     timings: list[tuple[str, str, float]] = field(default_factory=list)  # (stack, step, seconds)
+    # (stack, step, started, ended) on the monotonic clock: which Terraform runs were in flight together
+    spans: list[tuple[str, str, float, float]] = field(default_factory=list)
 
     def __call__(self, argv: Sequence[str], cwd: Path, *, quiet: bool = False) -> Result:
         step = argv[1] if len(argv) > 1 else ""
@@ -245,7 +247,9 @@ class EmulatorRunner:
                 write_override(cwd, self.endpoint)
         started = time.monotonic()
         result = SubprocessRunner(output=self.log.append, env=self.env)(argv, cwd, quiet=quiet)
-        self.timings.append((stack, step, time.monotonic() - started))
+        ended = time.monotonic()
+        self.timings.append((stack, step, ended - started))
+        self.spans.append((stack, step, started, ended))
         if step == "apply" and result.returncode == 0 and stack in self.after_apply:
             self.after_apply[stack]()
         return result

@@ -60,6 +60,13 @@ def remaining(region: str) -> dict[str, Any]:
     }
 
 
+def _overlap(spans: list[tuple[str, str, float, float]], step: str, a: str, b: str) -> bool:
+    """Whether Terraform's `step` of stack `a` and of stack `b` ran at the same time (first run of each)."""
+    (a_start, a_end), (b_start, b_end) = (
+        next((start, end) for stack, name, start, end in spans if stack == which and name == step) for which in (a, b))
+    return a_start < b_end and b_start < a_end
+
+
 @pytest.mark.slow
 def test_first_plan_of_a_fresh_environment_changes_nothing_and_says_what_waits_against_moto(
     moto: Moto, terraform_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -102,6 +109,10 @@ def test_dev_applies_then_reapplies_without_changes_then_destroys_against_moto(
     assert first.secrets is not None and {s.state for s in first.secrets.secrets} <= {"generated", "set"}
     made = created(first)
     assert set(made) == {"network", "data", "cluster"}
+    # data and cluster read only network: their plans and their applies were in flight together
+    for step in ("plan", "apply"):
+        assert _overlap(dev.runner.spans, step, "data", "cluster"), f"data and cluster {step} ran one after another"
+        assert not _overlap(dev.runner.spans, step, "network", "data")
 
     second = dev.run("re-apply", "apply")
     assert changes(second) == {}, "a second apply must change nothing"
