@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +18,7 @@ import pytest
 
 STAND_IN = Path(__file__).resolve().parent / "stand_in" / "terraform"
 
-__all__ = ["STAND_IN", "StandIn", "stand_in"]
+__all__ = ["STAND_IN", "StandIn", "ctrl_c_when", "stand_in"]
 
 
 @dataclass
@@ -54,3 +59,27 @@ def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandIn:
     return StandIn(str(STAND_IN), log, monkeypatch)
 
 
+
+
+@contextmanager
+def ctrl_c_when(ready: Callable[[], bool]) -> Iterator[None]:
+    """Deliver SIGINT to the main thread, as Ctrl-C does, once `ready()` holds (giving up after 20 s)."""
+    done = threading.Event()
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while not done.is_set() and time.monotonic() < deadline:
+            if ready():
+                signal.pthread_kill(main, signal.SIGINT)
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

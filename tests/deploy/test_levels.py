@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -25,7 +24,7 @@ from engine.deploy.run import level_question
 from engine.deploy.stacks import ResourceChange, StackFailed, StackOutcome, StackSummary
 from engine.deploy.terraform import Result, SubprocessRunner
 from engine.errors import EngineError
-from tests.deploy.stand_in_terraform import StandIn
+from tests.deploy.stand_in_terraform import StandIn, ctrl_c_when
 from tests.deploy.test_terraform import _gone, write_manifest
 
 DIAMOND = {"network": [], "data": ["network"], "cluster": ["network"], "workloads": ["data", "cluster"]}
@@ -233,23 +232,8 @@ def test_output_of_parallel_stacks_is_prefixed_and_never_mixed_within_a_line_wit
 def interrupt_when_both_started(stand_in: StandIn) -> Iterator[None]:
     """cluster's and data's applies hang; SIGINT to the main thread (Ctrl-C) once both have started."""
     stand_in.set(hang="cluster:apply;data:apply")
-    done = threading.Event()
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def watch() -> None:
-        deadline = time.monotonic() + 20
-        while not done.is_set() and time.monotonic() < deadline:
-            if len(stand_in.events("started")) == 2:
-                signal.pthread_kill(main, signal.SIGINT)
-                return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    yield
-    done.set()
-    thread.join()
+    with ctrl_c_when(lambda: len(stand_in.events("started")) == 2):
+        yield
 
 
 @pytest.mark.usefixtures("interrupt_when_both_started")

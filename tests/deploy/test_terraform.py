@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from engine.deploy.stacks import StackFailed, StackSummary, StateLocked, summari
 from engine.deploy.terraform import SubprocessRunner, find_terraform, with_plugin_cache
 from engine.errors import EngineError
 from engine.manifest import stack_order
-from tests.deploy.stand_in_terraform import STAND_IN, StandIn
+from tests.deploy.stand_in_terraform import STAND_IN, StandIn, ctrl_c_when
 from tests.support import resolved_env
 
 CHAIN = {"network": [], "data": ["network"], "cluster": ["data"]}
@@ -398,23 +396,8 @@ def test_unreadable_version_is_a_clear_error(tmp_path: Path, stand_in: StandIn) 
 @pytest.fixture
 def interrupt_when_started(stand_in: StandIn) -> Iterator[None]:
     """Deliver SIGINT to the main thread (like Ctrl-C) once the stand-in logs "started"."""
-    done = threading.Event()
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def watch() -> None:
-        deadline = time.monotonic() + 20
-        while not done.is_set() and time.monotonic() < deadline:
-            if stand_in.events("started"):
-                signal.pthread_kill(main, signal.SIGINT)
-                return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    yield
-    done.set()
-    thread.join()
+    with ctrl_c_when(lambda: bool(stand_in.events("started"))):
+        yield
 
 
 def _gone(pid: int) -> bool:
