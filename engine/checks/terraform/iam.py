@@ -222,8 +222,12 @@ def _loose(resource: str) -> bool:
 def _shared_scoped(env: Env) -> Iterator[Finding]:
     """Load balancer controller least privilege (own): an Allow that changes ELB or WAF resources
     must name this environment's resources or carry a tag condition, or one environment's
-    controller can rewrite or strip another's load balancer in a shared account."""
+    controller can rewrite or strip another's load balancer in a shared account. Endpoint
+    policies are a perimeter, not a grant: they bind `*` by account (ENDPOINT_POLICY checks that)."""
+    perimeter = {doc.address + "@" + doc.stack for doc in endpoint_policies(env)}
     for doc in env.all("aws_iam_policy_document", "data"):
+        if doc.address + "@" + doc.stack in perimeter:
+            continue
         for index, stmt in enumerate(env.document(doc, merged=False)):
             if stmt.effect != "Allow" or any(v.lower().startswith(_SCOPING_KEYS) for _, v, _ in stmt.conditions):
                 continue
