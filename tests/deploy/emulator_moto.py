@@ -7,10 +7,11 @@ All are emulator gaps (moto 5.2.5), not properties of our stacks, which real AWS
   id (its Terraform id), so with a second instance (a restore drill beside its source) it finds
   none. Here each instance gets its own, as in RDS, a restored one included.
 - A restore (from a snapshot or to a point in time) copies every attribute of its source and
-  then applies only the request's truthy values, so an explicit ``DeletionProtection=false`` or
-  ``MultiAZ=false`` (a drill restored from production) is dropped and the source's ``true`` kept:
-  the next plan wants to turn them off again. RDS honours them; here explicit false values are
-  applied to the restored instance too.
+  then applies only the request's truthy values, so an explicit ``DeletionProtection=false`` (a
+  drill restored from production) is dropped and the source's ``true`` kept: the next plan wants
+  to turn it off again. RDS honours it; here explicit false values are applied too. Likewise
+  Multi-AZ: RDS restores as Single-AZ unless the request asks for ``MultiAZ`` (the aws provider
+  leaves ``multi_az = false`` out of the request), moto keeps the source's. Here it is Single-AZ.
 
 - Bucket policy enforcement ignores a statement's Condition, so the TLS-only statement
   (Deny ``s3:*`` when ``aws:SecureTransport`` is false) refuses every object request. Here
@@ -90,6 +91,8 @@ def _honouring_false(restore: Callable[..., rds_models.DBInstance]) -> Callable[
             # only plain attributes the instance keeps: not request-only flags such as UseLatestRestorableTime
             if value is False and key in vars(instance):
                 setattr(instance, key, False)
+        # RDS's documented default for both restores (SQL Server mirroring aside, not used here)
+        instance.multi_az = bool(overrides.get("multi_az"))
         return instance
 
     return restored
