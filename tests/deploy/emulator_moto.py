@@ -12,6 +12,9 @@ All are emulator gaps (moto 5.2.5), not properties of our stacks, which real AWS
   to turn it off again. RDS honours it; here explicit false values are applied too. Likewise
   Multi-AZ: RDS restores as Single-AZ unless the request asks for ``MultiAZ`` (the aws provider
   leaves ``multi_az = false`` out of the request), moto keeps the source's. Here it is Single-AZ.
+  And a point in time restore's ``SourceDBInstanceIdentifier`` lands in the attribute moto uses
+  for a read replica's source, so the restored instance reads as a replica of production (the
+  provider's ``replicate_source_db``). A restore is no replica; here it has no replica source.
 
 - Bucket policy enforcement ignores a statement's Condition, so the TLS-only statement
   (Deny ``s3:*`` when ``aws:SecureTransport`` is false) refuses every object request. Here
@@ -93,6 +96,7 @@ def _honouring_false(restore: Callable[..., rds_models.DBInstance]) -> Callable[
                 setattr(instance, key, False)
         # RDS's documented default for both restores (SQL Server mirroring aside, not used here)
         instance.multi_az = bool(overrides.get("multi_az"))
+        instance.source_db_instance_identifier = None  # a restore is never a read replica
         return instance
 
     return restored
