@@ -6,6 +6,15 @@ All are emulator gaps (moto 5.2.5), not properties of our stacks, which real AWS
 - Every RDS instance gets the same ``DbiResourceId``. The aws provider finds an instance by that
   id (its Terraform id), so with a second instance (a restore drill beside its source) it finds
   none. Here each instance gets its own, as in RDS, a restored one included.
+- A restore (from a snapshot or to a point in time) copies every attribute of its source and
+  then applies only the request's truthy values, so an explicit ``DeletionProtection=false`` (a
+  drill restored from production) is dropped and the source's ``true`` kept: the next plan wants
+  to turn it off again. RDS honours it; here explicit false values are applied too. Likewise
+  Multi-AZ: RDS restores as Single-AZ unless the request asks for ``MultiAZ`` (the aws provider
+  leaves ``multi_az = false`` out of the request), moto keeps the source's. Here it is Single-AZ.
+  And a point in time restore's ``SourceDBInstanceIdentifier`` lands in the attribute moto uses
+  for a read replica's source, so the restored instance reads as a replica of production (the
+  provider's ``replicate_source_db``). A restore is no replica; here it has no replica source.
 
 - Bucket policy enforcement ignores a statement's Condition, so the TLS-only statement
   (Deny ``s3:*`` when ``aws:SecureTransport`` is false) refuses every object request. Here
@@ -25,6 +34,8 @@ import json
 import secrets
 import string
 import sys
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from moto.rds import models as rds_models
@@ -74,6 +85,23 @@ def _instance_with_own_resource_id(self: rds_models.DBInstance, *args: Any, **kw
     self.dbi_resource_id = "db-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(26))
 
 
+def _honouring_false(restore: Callable[..., rds_models.DBInstance]) -> Callable[..., rds_models.DBInstance]:
+    @wraps(restore)
+    def restored(self: rds_models.RDSBackend, *args: Any) -> rds_models.DBInstance:
+        instance = restore(self, *args)
+        overrides = args[-1]  # the request's parameters, last in both restores' signatures
+        for key, value in overrides.items():
+            # only plain attributes the instance keeps: not request-only flags such as UseLatestRestorableTime
+            if value is False and key in vars(instance):
+                setattr(instance, key, False)
+        # RDS's documented default for both restores (SQL Server mirroring aside, not used here)
+        instance.multi_az = bool(overrides.get("multi_az"))
+        instance.source_db_instance_identifier = None  # a restore is never a read replica
+        return instance
+
+    return restored
+
+
 # Fail loudly if another moto release renamed what is replaced here, rather than test less.
 for _name in ("get_permission", "_log_permissions_enabled_policy"):
     if not callable(getattr(models.FakeBucket, _name, None)):
@@ -81,6 +109,10 @@ for _name in ("get_permission", "_log_permissions_enabled_policy"):
 models.FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
 models.FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)  # type: ignore[method-assign]
 rds_models.DBInstance.__init__ = _instance_with_own_resource_id  # type: ignore[method-assign]
+for _name in ("restore_db_instance_from_db_snapshot", "restore_db_instance_to_point_in_time"):
+    if not callable(getattr(rds_models.RDSBackend, _name, None)):
+        raise SystemExit(f"moto: RDSBackend.{_name} is gone; revisit tests/deploy/emulator_moto.py")
+    setattr(rds_models.RDSBackend, _name, _honouring_false(getattr(rds_models.RDSBackend, _name)))
 
 if __name__ == "__main__":
     main(sys.argv[1:])

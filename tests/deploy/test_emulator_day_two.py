@@ -178,7 +178,17 @@ def test_restore_drills_from_the_upgrade_snapshot_then_to_a_point_in_time_leave_
         assert _tags(restored)["RestoredFrom"] == f"{SOURCE}@latest"
         assert restored["InstanceCreateTime"] > from_snapshot["InstanceCreateTime"]
         assert _stable(_instance(SOURCE)) == before and kept in _snapshots()
-        assert changes(drill.run("plan (point in time)", "plan", latest, confirm=None)) == {}
+        # The provider sends no backup retention with a point-in-time restore, and RDS then keeps the
+        # source's (14 days in prod): the next apply sets the drill's in place, then nothing is left.
+        drift = drill.run("plan (point in time)", "plan", latest, confirm=None)
+        assert changes(drift) == {"data": ["update aws_db_instance.database"]}
+        assert drift.run is not None
+        (data,) = [o.summary for o in drift.run.stacks if o.summary is not None and o.summary.has_changes]
+        assert "backup_retention_period" in data.changes[0].attributes
+        settled = drill.run("apply (backup retention)", "apply", latest, confirm=None)
+        assert changes(settled) == {"data": ["update aws_db_instance.database"]}
+        assert _instance("acme-drill")["BackupRetentionPeriod"] == 3
+        assert changes(drill.run("plan (settled)", "plan", latest, confirm=None)) == {}
         assert restored["KmsKeyId"] == upgrade.at_16["KmsKeyId"]  # the source's key, as RDS keeps it
         drill.report("restore drills", {"instances": [SOURCE, "acme-drill"], "snapshots": sorted(_snapshots())})
     finally:
