@@ -168,9 +168,9 @@ def _iam_scoped(env: Env) -> Iterator[Finding]:
     "this key", so there it is fine; `Action: "*"`, NotAction and NotResource never are."""
     # Endpoint policies, like key policies, name `*` resources and bind them by account conditions
     # (ENDPOINT_POLICY checks those).
-    key_docs = {doc.address + "@" + doc.stack for doc in (*_key_policies(env), *endpoint_policies(env))}
+    key_docs = {_place(doc) for doc in (*_key_policies(env), *endpoint_policies(env))}
     for doc in env.all("aws_iam_policy_document", "data"):
-        key_policy = doc.address + "@" + doc.stack in key_docs
+        key_policy = _place(doc) in key_docs
         for index, stmt in enumerate(env.document(doc, merged=False)):
             for problem in _statement_problems(stmt, key_policy):
                 yield doc.finding("IAM_SCOPED", f"statement {index}: {problem}")
@@ -181,6 +181,11 @@ def _iam_scoped(env: Env) -> Iterator[Finding]:
                 for stmt in env.policy(item.stack, value) or []:
                     for problem in _statement_problems(stmt, rtype in ("aws_kms_key", "aws_kms_key_policy")):
                         yield item.finding("IAM_SCOPED", f"{attr}: {problem}")
+
+
+def _place(doc: Block) -> tuple[str, str]:
+    """A policy document's identity across stacks (the same address may be in two stacks)."""
+    return doc.stack, doc.address
 
 
 def _iam_policy_documents(env: Env) -> Iterator[Finding]:
@@ -224,9 +229,9 @@ def _shared_scoped(env: Env) -> Iterator[Finding]:
     must name this environment's resources or carry a tag condition, or one environment's
     controller can rewrite or strip another's load balancer in a shared account. Endpoint
     policies are a perimeter, not a grant: they bind `*` by account (ENDPOINT_POLICY checks that)."""
-    perimeter = {doc.address + "@" + doc.stack for doc in endpoint_policies(env)}
+    perimeter = {_place(doc) for doc in endpoint_policies(env)}
     for doc in env.all("aws_iam_policy_document", "data"):
-        if doc.address + "@" + doc.stack in perimeter:
+        if _place(doc) in perimeter:
             continue
         for index, stmt in enumerate(env.document(doc, merged=False)):
             if stmt.effect != "Allow" or any(v.lower().startswith(_SCOPING_KEYS) for _, v, _ in stmt.conditions):
