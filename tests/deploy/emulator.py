@@ -231,7 +231,6 @@ class EmulatorRunner:
     after_apply: Mapping[str, Callable[[], None]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    timings: list[tuple[str, str, float]] = field(default_factory=list)  # (stack, step, seconds)
     # (stack, step, started, ended) on the monotonic clock: which Terraform runs were in flight together
     spans: list[tuple[str, str, float, float]] = field(default_factory=list)
 
@@ -247,12 +246,15 @@ class EmulatorRunner:
                 write_override(cwd, self.endpoint)
         started = time.monotonic()
         result = SubprocessRunner(output=self.log.append, env=self.env)(argv, cwd, quiet=quiet)
-        ended = time.monotonic()
-        self.timings.append((stack, step, ended - started))
-        self.spans.append((stack, step, started, ended))
+        self.spans.append((stack, step, started, time.monotonic()))
         if step == "apply" and result.returncode == 0 and stack in self.after_apply:
             self.after_apply[stack]()
         return result
+
+    @property
+    def timings(self) -> list[tuple[str, str, float]]:
+        """(stack, step, seconds) of every Terraform run, in the order they ended."""
+        return [(stack, step, ended - started) for stack, step, started, ended in self.spans]
 
     def seconds(self, stack: str) -> float:
         return sum(t for s, _, t in self.timings if s == stack)
